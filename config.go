@@ -1,7 +1,11 @@
 package shouwang
 
 import (
+	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -57,4 +61,43 @@ type SinkConfig interface {
 	Validate() error
 	// NewSink builds the sink without connecting.
 	NewSink(env SinkEnv) (Sink, error)
+}
+
+// ByteSize is a size in bytes that config files write as "512MiB", "1GB"
+// or a plain number of bytes.
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// UnmarshalText parses "64MiB", "1.5GB", "4096".
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	mult := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*float64(mult) > math.MaxInt64/2 {
+		return fmt.Errorf("%q is not a size (want a number with an optional unit: B, KB, MB, GB, KiB, MiB, GiB, e.g. 512MiB)", text)
+	}
+	*b = ByteSize(f * float64(mult))
+	return nil
+}
+
+func (b ByteSize) String() string {
+	for i := 3; i >= 0; i-- { // TiB down to KiB: the largest unit that divides exactly
+		if u := byteUnits[i]; b >= ByteSize(u.mult) && b%ByteSize(u.mult) == 0 {
+			return strconv.FormatInt(int64(b)/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10) + "B"
 }
