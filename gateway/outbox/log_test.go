@@ -10,7 +10,9 @@ import (
 	"testing"
 )
 
-func payload(i int) []byte { return []byte(fmt.Sprintf("record-%04d-%s", i, bytes.Repeat([]byte{'x'}, i%7))) }
+func payload(i int) []byte {
+	return []byte(fmt.Sprintf("record-%04d-%s", i, bytes.Repeat([]byte{'x'}, i%7)))
+}
 
 // mustLog opens a log in dir with n records appended in groups of three.
 func mustLog(tb testing.TB, dir string, n int) *segmentLog {
