@@ -19,7 +19,31 @@ type Config struct {
 	Seed int64 `yaml:"seed"`
 	// Incidents are scripted in time since the driver started.
 	Incidents []Incident `yaml:"incidents"`
+	// Load is an optional load generator for benchmarks; off by default.
+	Load Load `yaml:"load"`
 }
+
+// Load configures the load generator: synthetic devices load-0000,
+// load-0001, ... that report the point "seq" with a global sequence number
+// 1, 2, 3, ... as its value, so a test can check that every acknowledged
+// number reached the store. It needs no devices placed on the driver.
+type Load struct {
+	// Rate is the readings per second in total; 0 = off (the default).
+	Rate int `yaml:"rate"`
+	// Devices is how many synthetic devices share the readings, round
+	// robin. Default 100.
+	Devices int `yaml:"devices"`
+	// Batch is the readings per Publish. Default 100, at most MaxLoadBatch.
+	Batch int `yaml:"batch"`
+	// LogAcks logs every acknowledged publish at Info: msg "acknowledged"
+	// with first and last, the batch's first and last sequence numbers.
+	LogAcks bool `yaml:"log_acks"`
+	// Limit stops the generator after this many readings; 0 = no limit.
+	Limit int64 `yaml:"limit"`
+}
+
+// MaxLoadBatch is the largest Load.Batch.
+const MaxLoadBatch = 10000
 
 // Incident is one scripted event on one device.
 type Incident struct {
@@ -73,7 +97,7 @@ var (
 
 // DefaultConfig returns the defaults the config file is decoded over.
 func DefaultConfig() Config {
-	return Config{Interval: time.Second, Seed: 1}
+	return Config{Interval: time.Second, Seed: 1, Load: Load{Devices: 100, Batch: 100}}
 }
 
 // DefaultPeak is the peak an incident of the kind uses when Peak is 0:
@@ -142,7 +166,24 @@ func (c *Config) Validate(devices []shouwang.Device) error {
 			}
 		}
 	}
+	c.Load.validate(&errs)
 	return errs.Err()
+}
+
+// validate adds the load section's problems to errs, under "load.".
+func (l *Load) validate(errs *shouwang.FieldErrors) {
+	if l.Rate < 0 {
+		errs.Add("load.rate", "must not be negative, got %d (readings per second in total, e.g. 10000; 0 = off)", l.Rate)
+	}
+	if l.Rate > 0 && l.Devices < 1 {
+		errs.Add("load.devices", "must be at least 1 when rate is set, got %d (number of synthetic devices; default 100)", l.Devices)
+	}
+	if l.Batch < 1 || l.Batch > MaxLoadBatch {
+		errs.Add("load.batch", "must be within 1-%d, got %d (readings per publish; default 100)", MaxLoadBatch, l.Batch)
+	}
+	if l.Limit < 0 {
+		errs.Add("load.limit", "must not be negative, got %d (readings to generate before stopping; 0 = no limit)", l.Limit)
+	}
 }
 
 // peakProblem says what is wrong with a peak for a kind, or "".

@@ -87,6 +87,33 @@ func TestValidate(t *testing.T) {
 		}, want: []problem{{"incidents[0].peak", "battery level within 0-100 %, got 150"}}},
 		{name: "fault takes no peak", mod: func(c *Config) { c.Incidents = []Incident{{Kind: KindFault, Device: coID, Peak: 3}} },
 			want: []problem{{"incidents[0].peak", "fault takes no peak, got 3 (leave it out)"}}},
+		{name: "load off by default", mod: func(c *Config) {
+			if c.Load != (Load{Devices: 100, Batch: 100}) {
+				t.Errorf("default load %+v, want off with 100 devices and batches of 100", c.Load)
+			}
+		}},
+		{name: "load on needs no devices on the driver", devices: []shouwang.Device{},
+			mod: func(c *Config) {
+				c.Load = Load{Rate: 50000, Devices: 1, Batch: MaxLoadBatch, LogAcks: true, Limit: 1e6}
+			}},
+		{name: "load off ignores devices", mod: func(c *Config) { c.Load.Devices = 0 }},
+		{name: "negative load rate", mod: func(c *Config) { c.Load.Rate = -1 },
+			want: []problem{{"load.rate", "must not be negative, got -1 (readings per second in total, e.g. 10000; 0 = off)"}}},
+		{name: "load on with no load devices", mod: func(c *Config) { c.Load.Rate, c.Load.Devices = 100, 0 },
+			want: []problem{{"load.devices", "must be at least 1 when rate is set, got 0 (number of synthetic devices; default 100)"}}},
+		{name: "load batch 0", mod: func(c *Config) { c.Load.Rate, c.Load.Batch = 100, 0 },
+			want: []problem{{"load.batch", "must be within 1-10000, got 0 (readings per publish; default 100)"}}},
+		{name: "load batch too large", mod: func(c *Config) { c.Load.Batch = MaxLoadBatch + 1 },
+			want: []problem{{"load.batch", "must be within 1-10000, got 10001"}}},
+		{name: "negative load limit", mod: func(c *Config) { c.Load.Limit = -5 },
+			want: []problem{{"load.limit", "must not be negative, got -5 (readings to generate before stopping; 0 = no limit)"}}},
+		{name: "every load problem together", mod: func(c *Config) {
+			c.Load = Load{Rate: -3, Devices: -1, Batch: -1, Limit: -1}
+		}, want: []problem{
+			{"load.rate", "must not be negative"},
+			{"load.batch", "must be within 1-10000"},
+			{"load.limit", "must not be negative"},
+		}},
 		{name: "every problem is reported together",
 			mod: func(c *Config) {
 				c.Interval = 0
@@ -96,6 +123,7 @@ func TestValidate(t *testing.T) {
 					{Kind: KindGasLeak, Device: smokeID, Peak: 200},      // two problems
 					{Kind: KindOffline, Device: panel.ID, For: -1},       // fits any type; for is bad
 				}
+				c.Load.Rate, c.Load.Devices = 10, 0
 			},
 			devices: append(testDevices(), panel),
 			want: []problem{
@@ -107,6 +135,7 @@ func TestValidate(t *testing.T) {
 				{"incidents[2].kind", "gas_leak does not fit"},
 				{"incidents[2].peak", "must be within 0-100 %LEL"},
 				{"incidents[3].for", "must not be negative"},
+				{"load.devices", "must be at least 1"},
 			}},
 	}
 	for _, tt := range tests {

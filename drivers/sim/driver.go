@@ -11,14 +11,15 @@ import (
 	"github.com/shouwang-iot/shouwang"
 )
 
-// Driver publishes the Model's batches on a ticker. Build it with
-// Config.NewDriver.
+// Driver publishes the Model's batches on a ticker and, when Config.Load
+// is on, the load generator's batches. Build it with Config.NewDriver.
 type Driver struct {
-	cfg     Config
-	name    string
-	devices []shouwang.Device
-	log     *slog.Logger
-	now     func() time.Time
+	cfg       Config
+	name      string
+	devices   []shouwang.Device
+	log       *slog.Logger
+	now       func() time.Time
+	loadRetry time.Duration // wait before a failed load batch is published again
 
 	mu      sync.Mutex
 	started bool
@@ -30,11 +31,12 @@ type Driver struct {
 func newDriver(cfg Config, env shouwang.DriverEnv) *Driver {
 	cfg.Incidents = slices.Clone(cfg.Incidents)
 	d := &Driver{
-		cfg:     cfg,
-		name:    env.Name,
-		devices: slices.Clone(env.Devices),
-		log:     env.Logger,
-		now:     env.Now,
+		cfg:       cfg,
+		name:      env.Name,
+		devices:   slices.Clone(env.Devices),
+		log:       env.Logger,
+		now:       env.Now,
+		loadRetry: loadRetryWait,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -45,9 +47,11 @@ func newDriver(cfg Config, env shouwang.DriverEnv) *Driver {
 	return d
 }
 
-// Start starts the one goroutine that publishes a batch for all devices at
-// once and then every Interval, and returns at once. The goroutine runs
-// until ctx ends or Close is called. Start returns an error if the driver
+// Start starts the goroutine that publishes a batch for all devices at once
+// and then every Interval and, when Config.Load.Rate is set, a second one
+// that generates the load (see runLoad), and returns at once. Both run
+// until ctx ends or Close is called; the load generator also stops by
+// itself after Load.Limit readings. Start returns an error if the driver
 // was already started or closed, or if pub is nil.
 func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
 	if pub == nil {
@@ -61,13 +65,18 @@ func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
 	case d.started:
 		return errors.New("sim: already started")
 	}
-	m, err := NewModel(d.cfg, d.devices, d.now())
+	start := d.now()
+	m, err := NewModel(d.cfg, d.devices, start)
 	if err != nil {
 		return err
 	}
 	d.started = true
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.wg.Go(func() { d.run(ctx, pub, m) })
+	if d.cfg.Load.Rate > 0 {
+		g := newLoadGen(d.cfg.Load, start)
+		d.wg.Go(func() { d.runLoad(ctx, pub, g) })
+	}
 	return nil
 }
 
@@ -104,7 +113,7 @@ func (d *Driver) run(ctx context.Context, pub shouwang.Publisher, m *Model) {
 	}
 }
 
-// Close stops the goroutine and waits for it to return. It is safe to call
+// Close stops the goroutines and waits for them to return. It is safe to call
 // more than once and without Start, and always returns nil.
 func (d *Driver) Close() error {
 	d.mu.Lock()

@@ -93,12 +93,19 @@ func waitFor(tb testing.TB, ch <-chan struct{}, what string) {
 // runLoops counts the driver loops alive in the process. run returns before
 // the WaitGroup is done, so once Close returns it must be zero, with no
 // polling.
-func runLoops() int {
+func runLoops() int { return countInStacks("sim.(*Driver).run(") }
+
+// loadLoops counts the load generator loops alive in the process, like
+// runLoops.
+func loadLoops() int { return countInStacks("sim.(*Driver).runLoad(") }
+
+// countInStacks counts the frames of a function in all goroutines' stacks.
+func countInStacks(frame string) int {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "sim.(*Driver).run(")
+			return strings.Count(string(buf[:n]), frame)
 		}
 		buf = make([]byte, 2*len(buf))
 	}
@@ -144,6 +151,9 @@ func TestCloseStopsTheLoopAndWaitsForIt(t *testing.T) {
 	receive(t, ch)
 	if n := runLoops(); n != 1 {
 		t.Fatalf("%d driver loops alive after Start, want 1", n)
+	}
+	if n := loadLoops(); n != 0 {
+		t.Fatalf("%d load generators alive with the load off (the default), want 0", n)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

@@ -24,6 +24,37 @@ func TestSampleIsValid(t *testing.T) {
 	if err := cfg.Validate(testDevices()); err != nil {
 		t.Errorf("sample does not validate: %v", err)
 	}
+	if cfg.Load.Rate != 0 {
+		t.Errorf("sample turns the load generator on (rate %d); the demo must not run it", cfg.Load.Rate)
+	}
+}
+
+// TestSampleLoadExampleIsValid uncomments the sample's load section and
+// checks that it decodes, turns the generator on and validates.
+func TestSampleLoadExampleIsValid(t *testing.T) {
+	var lines []string
+	inLoad := false
+	for _, line := range strings.Split(string(Sample), "\n") {
+		switch {
+		case line == "  # load:":
+			inLoad = true
+			line = "  load:"
+		case inLoad && strings.HasPrefix(line, "  #   "):
+			line = "    " + strings.TrimPrefix(line, "  #   ")
+		default:
+			inLoad = false
+		}
+		lines = append(lines, line)
+	}
+	_, _, cfg := decodeSample(t, []byte(strings.Join(lines, "\n")))
+	want := Load{Rate: 10000, Devices: 100, Batch: 100}
+	if cfg.Load != want {
+		t.Errorf("uncommented load section %+v, want %+v", cfg.Load, want)
+	}
+	cfg.Incidents = nil // they name the demo's devices
+	if err := cfg.Validate(nil); err != nil {
+		t.Errorf("uncommented load section does not validate without devices: %v", err)
+	}
 }
 
 // TestReadme keeps README.md in step with the code: it shows the sample
@@ -38,7 +69,7 @@ func TestReadme(t *testing.T) {
 		t.Error("README.md does not contain sample.yaml verbatim")
 	}
 	var words []string
-	for _, typ := range []reflect.Type{reflect.TypeFor[Config](), reflect.TypeFor[Incident]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[Config](), reflect.TypeFor[Incident](), reflect.TypeFor[Load]()} {
 		for f := range typ.Fields() {
 			words = append(words, "`"+f.Tag.Get("yaml")+"`")
 		}
@@ -59,7 +90,7 @@ func TestReadme(t *testing.T) {
 func decodeSample(tb testing.TB, data []byte) (name, typ string, cfg Config) {
 	tb.Helper()
 	cfg = DefaultConfig()
-	inIncidents := false
+	inIncidents, inLoad := false, false
 	for i, line := range strings.Split(string(data), "\n") {
 		if j := strings.Index(line, "#"); j >= 0 {
 			line = line[:j]
@@ -83,10 +114,14 @@ func decodeSample(tb testing.TB, data []byte) (name, typ string, cfg Config) {
 		case indent == 2 && !item && key == "type":
 			typ = val
 		case indent == 2 && !item && key == "incidents" && val == "":
-			inIncidents = true
+			inIncidents, inLoad = true, false
+		case indent == 2 && !item && key == "load" && val == "":
+			inIncidents, inLoad = false, true
 		case indent == 2 && !item:
-			inIncidents = false
+			inIncidents, inLoad = false, false
 			at(&cfg)
+		case indent == 4 && !item && inLoad:
+			at(&cfg.Load)
 		case indent == 4 && item && inIncidents:
 			cfg.Incidents = append(cfg.Incidents, Incident{})
 			at(&cfg.Incidents[len(cfg.Incidents)-1])
@@ -113,10 +148,14 @@ func setYAMLField(tb testing.TB, line int, v reflect.Value, key, val string) {
 			var d time.Duration
 			d, err = time.ParseDuration(val)
 			f.SetInt(int64(d))
-		case f.Kind() == reflect.Int64:
+		case f.Kind() == reflect.Int64, f.Kind() == reflect.Int:
 			var n int64
 			n, err = strconv.ParseInt(val, 10, 64)
 			f.SetInt(n)
+		case f.Kind() == reflect.Bool:
+			var b bool
+			b, err = strconv.ParseBool(val)
+			f.SetBool(b)
 		case f.Kind() == reflect.Float64:
 			var x float64
 			x, err = strconv.ParseFloat(val, 64)

@@ -5,7 +5,9 @@
 //
 // The physics lives in Model, which is driven by the times it is given and
 // never reads a clock; Driver runs one goroutine that steps the model on a
-// ticker and publishes one Batch per tick.
+// ticker and publishes one Batch per tick. An optional load generator
+// (Config.Load) publishes numbered readings of synthetic devices at a set
+// rate, for whole-process benchmarks and the zero-loss test.
 package sim
 
 import (
