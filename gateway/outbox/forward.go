@@ -77,6 +77,13 @@ func (o *Outbox) Forwarder(name string, sink shouwang.Sink, cfg ForwardConfig) (
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("outbox: forwarder %s: %w", name, err)
 	}
+	// Export every series from the start, so a dashboard sees 0 rather
+	// than nothing before the first failure.
+	for _, kind := range []string{"retryable", "permanent", "decode"} {
+		o.m.errors.WithLabelValues(name, kind)
+	}
+	o.m.sent.WithLabelValues(name)
+	o.m.quarantined.WithLabelValues(name)
 	return &Forwarder{o: o, name: name, sink: sink, cfg: cfg, drain: make(chan struct{}),
 		logger: o.logger.With("sink", name)}, nil
 }

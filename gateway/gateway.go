@@ -1,0 +1,288 @@
+// Package gateway is the Shouwang daemon: it loads the config, wires the
+// drivers, the bus, the outbox, the sinks and the local store together,
+// serves HTTP, and starts and stops them in order.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/bus"
+	"github.com/shouwang-iot/shouwang/gateway/outbox"
+	"github.com/shouwang-iot/shouwang/gateway/store"
+)
+
+// Version is set at build time with -ldflags "-X ...gateway.Version=v1.2.3".
+var Version = "dev"
+
+// Options are the gateway's collaborators.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Listening, if set, is called with the HTTP address once it is bound
+	// (the port may have been 0).
+	Listening func(addr net.Addr)
+}
+
+// Gateway runs one Plan.
+type Gateway struct {
+	plan   *Plan
+	logger *slog.Logger
+	now    func() time.Time
+	opts   Options
+	reg    *prometheus.Registry
+
+	store      *store.Store
+	outbox     *outbox.Outbox
+	bus        *bus.Bus
+	sinks      []shouwang.Sink
+	forwarders []*outbox.Forwarder
+	drivers    []*driverRun
+	httpSrv    *http.Server
+
+	ready     atomic.Bool
+	fwdCancel context.CancelFunc
+	fwdWG     sync.WaitGroup
+	drvCancel context.CancelFunc
+	drvWG     sync.WaitGroup
+	httpWG    sync.WaitGroup
+}
+
+// driverRun is a driver and the state /readyz reports for it.
+type driverRun struct {
+	name    string
+	driver  shouwang.Driver
+	started atomic.Bool
+	lastErr atomic.Value // string
+}
+
+// New builds a gateway for plan; nothing is opened until Run.
+func New(plan *Plan, opts Options) *Gateway {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shouwang_build_info", Help: "Always 1; the version is a label.",
+			ConstLabels: prometheus.Labels{"version": Version}}, func() float64 { return 1 }))
+	return &Gateway{plan: plan, logger: opts.Logger, now: opts.Now, opts: opts, reg: reg}
+}
+
+// Run starts everything, runs until ctx ends, then shuts down within the
+// configured shutdown timeout: drivers stop, the bus drains into the
+// outbox and the store, and the sinks get what is left.
+func (g *Gateway) Run(ctx context.Context) error {
+	if err := g.start(ctx); err != nil {
+		return errors.Join(err, g.shutdown())
+	}
+	g.logger.Info("gateway running", "name", g.plan.Config.Gateway.Name, "version", Version,
+		"devices", len(g.plan.Devices), "drivers", len(g.drivers), "sinks", len(g.sinks))
+	<-ctx.Done()
+	g.logger.Info("shutting down", "within", g.plan.Config.Gateway.ShutdownTimeout)
+	return g.shutdown()
+}
+
+func (g *Gateway) start(ctx context.Context) error {
+	cfg := &g.plan.Config
+	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	var err error
+	if g.store, err = store.Open(ctx, cfg.Store, g.now, g.logger.With("component", "store")); err != nil {
+		return err
+	}
+	g.store.Start(context.WithoutCancel(ctx))
+
+	storeFollower := bus.Follower{Name: "store", Take: func(ctx context.Context, group []shouwang.Batch) error {
+		return g.store.Write(ctx, merge(group))
+	}}
+	commit := func(group ...shouwang.Batch) error { return g.store.Write(context.Background(), merge(group)) }
+	var followers []bus.Follower
+	if len(g.plan.Sinks) > 0 {
+		if err := g.openSinks(); err != nil {
+			return err
+		}
+		commit, followers = g.outbox.Append, append(followers, storeFollower)
+	}
+	// With no sink the history store is where a batch becomes durable.
+	if g.bus, err = bus.New(cfg.Bus, commit, followers, bus.Options{Now: g.now, Logger: g.logger, Registerer: g.reg}); err != nil {
+		return err
+	}
+	g.bus.Start()
+
+	var fwdCtx context.Context
+	fwdCtx, g.fwdCancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, f := range g.forwarders {
+		g.fwdWG.Go(func() { f.Run(fwdCtx) })
+	}
+	if err := g.serveHTTP(); err != nil {
+		return err
+	}
+	return g.startDrivers(ctx)
+}
+
+func (g *Gateway) openSinks() error {
+	names := make([]string, len(g.plan.Sinks))
+	for i, s := range g.plan.Sinks {
+		names[i] = s.Name
+	}
+	var err error
+	g.outbox, err = outbox.Open(g.plan.Config.Outbox, names, outbox.Options{Now: g.now, Logger: g.logger, Registerer: g.reg})
+	if err != nil {
+		return err
+	}
+	devices := make(map[string]shouwang.Device, len(g.plan.Devices))
+	for _, d := range g.plan.Devices {
+		devices[d.ID] = d
+	}
+	for _, sp := range g.plan.Sinks {
+		sink, err := sp.Config.NewSink(shouwang.SinkEnv{Name: sp.Name, Devices: devices, Logger: g.logger.With("sink", sp.Name)})
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", sp.Name, err)
+		}
+		g.sinks = append(g.sinks, sink)
+		f, err := g.outbox.Forwarder(sp.Name, sink, sp.Forward)
+		if err != nil {
+			return err
+		}
+		g.forwarders = append(g.forwarders, f)
+	}
+	return nil
+}
+
+// startDrivers builds every driver and starts each in its own goroutine,
+// retrying a failed Start with backoff: a serial adapter that is not
+// plugged in yet must not keep the rest of the gateway from running.
+func (g *Gateway) startDrivers(ctx context.Context) error {
+	var drvCtx context.Context
+	drvCtx, g.drvCancel = context.WithCancel(ctx)
+	for _, dp := range g.plan.Drivers {
+		d, err := dp.Config.NewDriver(shouwang.DriverEnv{Name: dp.Name, Devices: dp.Devices,
+			Logger: g.logger.With("driver", dp.Name), Now: g.now})
+		if err != nil {
+			return fmt.Errorf("driver %s: %w", dp.Name, err)
+		}
+		run := &driverRun{name: dp.Name, driver: d}
+		g.drivers = append(g.drivers, run)
+		g.drvWG.Go(func() { g.keepStarting(drvCtx, run) })
+	}
+	g.updateReady()
+	return nil
+}
+
+func (g *Gateway) keepStarting(ctx context.Context, run *driverRun) {
+	backoff := time.Second
+	for {
+		err := run.driver.Start(ctx, g.bus)
+		if err == nil {
+			run.started.Store(true)
+			g.updateReady()
+			return
+		}
+		run.lastErr.Store(err.Error())
+		g.logger.Warn("driver failed to start; retrying", "driver", run.name, "err", err, "in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+func (g *Gateway) updateReady() {
+	for _, d := range g.drivers {
+		if !d.started.Load() {
+			g.ready.Store(false)
+			return
+		}
+	}
+	g.ready.Store(true)
+}
+
+// shutdown stops everything in order within the shutdown timeout. It
+// works after a partial start.
+func (g *Gateway) shutdown() error {
+	g.ready.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), g.plan.Config.Gateway.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if g.drvCancel != nil {
+		g.drvCancel()
+	}
+	g.drvWG.Wait()
+	for _, d := range g.drivers {
+		if err := d.driver.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("driver %s: %w", d.name, err))
+		}
+	}
+	if g.bus != nil {
+		if err := g.bus.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range g.forwarders {
+		f.Drain()
+	}
+	drained := make(chan struct{})
+	go func() { g.fwdWG.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		// The outbox keeps what the sinks did not take; it goes out at the
+		// next start.
+		g.logger.Warn("sinks did not catch up before the shutdown timeout; the outbox keeps the rest")
+	}
+	if g.fwdCancel != nil {
+		g.fwdCancel()
+	}
+	<-drained
+	for i, s := range g.sinks {
+		if err := s.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sink %s: %w", g.plan.Sinks[i].Name, err))
+		}
+	}
+	if g.outbox != nil {
+		errs = append(errs, g.outbox.Close())
+	}
+	if g.httpSrv != nil {
+		hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
+		g.httpSrv.Shutdown(hctx)
+		hcancel()
+		g.httpWG.Wait()
+	}
+	if g.store != nil {
+		errs = append(errs, g.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// merge joins a committed group into one batch: one transaction for the
+// history store.
+func merge(group []shouwang.Batch) shouwang.Batch {
+	if len(group) == 1 {
+		return group[0]
+	}
+	var b shouwang.Batch
+	for _, g := range group {
+		b.Readings = append(b.Readings, g.Readings...)
+		b.Events = append(b.Events, g.Events...)
+	}
+	return b
+}

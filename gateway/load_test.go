@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
+
+	"github.com/shouwang-iot/shouwang/deploy"
+)
+
+func TestExampleConfigLoads(t *testing.T) {
+	p, err := LoadBytes("deploy/shouwang.example.yaml", deploy.Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Devices) != 10 || len(p.Drivers) != 1 || len(p.Drivers[0].Devices) != 10 {
+		t.Fatalf("devices %d, drivers %d", len(p.Devices), len(p.Drivers))
+	}
+	d := p.Devices[0]
+	if d.Type != "gas" || d.Location.String() != "阳光花园/3号楼/2/12F/1202" || d.Location.Grid != "GX-03" {
+		t.Fatalf("device 0: %+v", d)
+	}
+}
+
+// TestConfigCases loads each testdata/config/<case>/config.yaml and
+// compares every reported problem with want.err, one per line (file:line:col).
+func TestConfigCases(t *testing.T) {
+	t.Setenv("SHOUWANG_TEST_TOKEN", "s3cret-token")
+	dirs, _ := filepath.Glob("testdata/config/*")
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			want, _ := os.ReadFile(filepath.Join(dir, "want.err"))
+			_, err := Load(filepath.Join(dir, "config.yaml"))
+			var got string
+			if es, ok := err.(yamlconf.Errors); ok {
+				for _, e := range es {
+					got += e.Error() + "\n"
+				}
+			} else if err != nil {
+				got = err.Error() + "\n"
+			}
+			if got != string(want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", got, want)
+			}
+			if strings.Contains(got, "s3cret-token") {
+				t.Error("a secret's value appears in an error")
+			}
+		})
+	}
+}
+
+// TestSamplesLoad proves every driver's shipped sample section is valid,
+// through the real loader.
+func TestSamplesLoad(t *testing.T) {
+	example := string(deploy.Example)
+	from, to := strings.Index(example, "\ndrivers:\n"), strings.Index(example, "\n# Sinks")
+	if from < 0 || to < from {
+		t.Fatal("cannot find the drivers section of the example config")
+	}
+	for _, m := range DriverModules() {
+		t.Run(m.ID, func(t *testing.T) {
+			// The sample replaces the example's drivers; its devices are the
+			// example's.
+			indented := "  " + strings.ReplaceAll(strings.TrimSpace(string(m.Sample)), "\n", "\n  ")
+			src := example[:from] + "\ndrivers:\n" + indented + "\n" + example[to:]
+			if _, err := LoadBytes(m.ID+"/sample.yaml", []byte(src)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestSecretsResolveAndNeverPrint(t *testing.T) {
+	t.Setenv("SHOUWANG_TEST_TOKEN", "env-s3cret")
+	p, err := Load("testdata/config/secrets/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type revealer interface{ Reveal() string }
+	for i, want := range []string{"file-s3cret", "env-s3cret"} {
+		got := fmt.Sprintf("%+v", p.Sinks[i].Config)
+		if strings.Contains(got, want) {
+			t.Errorf("sink %d config prints its token: %s", i, got)
+		}
+		tok := reflect.ValueOf(p.Sinks[i].Config).Elem().FieldByName("Token").Interface().(revealer).Reveal()
+		if tok != want {
+			t.Errorf("sink %d token = %q, want %q", i, tok, want)
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/drivers/sim"
+	"github.com/shouwang-iot/shouwang/gateway/sinks/influxdb"
+)
+
+// DriverModule registers a driver by name. New returns the driver's
+// Config holding its defaults; it must have no side effects.
+type DriverModule struct {
+	ID     string // "driver.<type>"
+	New    func() shouwang.DriverConfig
+	Sample []byte // the sample section shipped beside the driver
+}
+
+// SinkModule registers a sink by name, like DriverModule.
+type SinkModule struct {
+	ID  string // "sink.<type>"
+	New func() shouwang.SinkConfig
+}
+
+// The modules are an explicit list rather than init() side effects until
+// drivers from outside this repository exist.
+var (
+	driverModules = registerDrivers(
+		DriverModule{ID: "driver.sim", Sample: sim.Sample, New: func() shouwang.DriverConfig { c := sim.DefaultConfig(); return &c }},
+	)
+	sinkModules = registerSinks(
+		SinkModule{ID: "sink.influxdb", New: func() shouwang.SinkConfig { c := influxdb.DefaultConfig(); return &c }},
+	)
+)
+
+func registerDrivers(mods ...DriverModule) map[string]DriverModule {
+	out := map[string]DriverModule{}
+	for _, m := range mods {
+		out[register(m.ID, "driver.", m.New != nil, out)] = m
+	}
+	return out
+}
+
+func registerSinks(mods ...SinkModule) map[string]SinkModule {
+	out := map[string]SinkModule{}
+	for _, m := range mods {
+		out[register(m.ID, "sink.", m.New != nil, out)] = m
+	}
+	return out
+}
+
+// register checks a module ID and returns its short type name. A bad or
+// duplicate ID is a programming error, so it panics at start-up.
+func register[M any](id, prefix string, hasNew bool, seen map[string]M) string {
+	name, ok := strings.CutPrefix(id, prefix)
+	if !ok || name == "" || strings.ContainsAny(name, ". ") {
+		panic(fmt.Sprintf("module ID %q must be %s<name>", id, prefix))
+	}
+	if !hasNew {
+		panic(fmt.Sprintf("module %s has no New", id))
+	}
+	if _, dup := seen[name]; dup {
+		panic(fmt.Sprintf("module %s registered twice", id))
+	}
+	return name
+}
+
+// DriverModules lists the registered drivers, sorted by ID.
+func DriverModules() []DriverModule {
+	var out []DriverModule
+	for _, m := range driverModules {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b DriverModule) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
