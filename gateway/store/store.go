@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/shouwang-iot/shouwang"
+)
+
+// Config is the history store's section of the gateway config.
+type Config struct {
+	// Path is the database file. Empty in DefaultConfig: the gateway fills
+	// in "<data_dir>/history.db" before calling Open.
+	Path string `yaml:"path"`
+	// Retention is how long readings and events are kept. GB/T 45839 asks
+	// for at least 30 days when the gateway reports to a remote platform.
+	Retention time.Duration `yaml:"retention"`
+	// PruneInterval is how often the background pruner deletes what is
+	// older than Retention. 0 turns the background pruning off.
+	PruneInterval time.Duration `yaml:"prune_interval"`
+	// Synchronous is SQLite's synchronous mode: "normal" (an fsync per
+	// checkpoint; a power cut may lose the last commits) or "full" (an
+	// fsync per commit; more SD card wear and slower writes).
+	Synchronous string `yaml:"synchronous"`
+}
+
+// Defaults, in one place.
+const (
+	DefaultRetention     = 30 * 24 * time.Hour
+	DefaultPruneInterval = 10 * time.Minute
+	DefaultSynchronous   = "normal"
+
+	// minRetention guards against a unit typo ("30" read as 30ns).
+	minRetention = time.Hour
+	// standardRetention is GB/T 45839's minimum; shorter is allowed but
+	// logged.
+	standardRetention = 30 * 24 * time.Hour
+	minPruneInterval  = time.Second
+	// busyTimeout is how long a statement waits for another connection's
+	// write lock (a prune chunk, a Write, the alarm journal) before failing.
+	busyTimeout = 10 * time.Second
+	// journalSizeLimit truncates the WAL file back to this size after a
+	// checkpoint, so one burst does not leave a large WAL on the card.
+	journalSizeLimit = 16 << 20
+	maxConns         = 4
+)
+
+// DefaultConfig returns the store's defaults; Path stays empty.
+func DefaultConfig() Config {
+	return Config{
+		Retention:     DefaultRetention,
+		PruneInterval: DefaultPruneInterval,
+		Synchronous:   DefaultSynchronous,
+	}
+}
+
+// Validate reports every problem with the section as shouwang.FieldErrors.
+// It does no I/O. An empty Path is valid: the gateway fills it in.
+func (c *Config) Validate() error {
+	var fe shouwang.FieldErrors
+	switch {
+	case c.Path == "":
+	case c.Path == ":memory:" || strings.HasPrefix(c.Path, "file:"):
+		fe.Add("path", "%q is not a file path (a file path such as /var/lib/shouwang/history.db; the history must survive a restart)", c.Path)
+	case strings.ContainsRune(c.Path, 0):
+		fe.Add("path", "contains a NUL byte (a file path such as /var/lib/shouwang/history.db)")
+	case strings.HasSuffix(c.Path, "/") || strings.HasSuffix(c.Path, string(filepath.Separator)):
+		fe.Add("path", "%q names a directory (a file path such as %s)", c.Path, filepath.Join(c.Path, "history.db"))
+	}
+	if c.Retention < minRetention {
+		fe.Add("retention", "%s is too short (at least %s; 720h keeps the 30 days GB/T 45839 asks for)", c.Retention, minRetention)
+	}
+	if c.PruneInterval < 0 || (c.PruneInterval > 0 && c.PruneInterval < minPruneInterval) {
+		fe.Add("prune_interval", "%s is not usable (0 turns background pruning off, otherwise at least %s, e.g. 10m)", c.PruneInterval, minPruneInterval)
+	}
+	if c.Synchronous != "normal" && c.Synchronous != "full" {
+		fe.Add("synchronous", "%q is not a mode (normal or full)", c.Synchronous)
+	}
+	return fe.Err()
+}
+
+// Store is an open history database.
+type Store struct {
+	cfg  Config
+	path string // absolute path of the database file
+	now  func() time.Time
+	log  *slog.Logger
+	db   *sql.DB
+
+	insReading  *sql.Stmt
+	insEvent    *sql.Stmt
+	selDevices  *sql.Stmt
+	selSeries   *sql.Stmt
+	selReadings *sql.Stmt
+	selEvents   [4]*sql.Stmt // indexed by eventsByDevice|eventsByKind
+	delReadings *sql.Stmt
+	delEvents   *sql.Stmt
+	pruneChunk  int // rows per prune transaction; a field so tests can shrink it
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Open opens the database at cfg.Path, creating the file and its directory
+// if needed, switches it to WAL mode and applies any migrations not yet
+// recorded in its user_version. now is the clock used to decide what is
+// older than the retention (time.Now if nil); log may be nil.
+//
+// Open returns the config's FieldErrors if cfg is invalid, and an error
+// naming the path if the file cannot be created, opened or migrated, or if
+// it was written by a newer gateway with migrations this one does not know.
+func Open(ctx context.Context, cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Path == "" {
+		return nil, errors.New("history store: no path (the gateway sets <data_dir>/history.db)")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	path, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("history store %s: %w", cfg.Path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("history store %s: create directory: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, cfg.Synchronous))
+	if err != nil {
+		return nil, fmt.Errorf("history store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	s := &Store{
+		cfg:        cfg,
+		path:       path,
+		now:        now,
+		log:        log.With("path", path),
+		db:         db,
+		pruneChunk: defaultPruneChunk,
+	}
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("history store %s: %w", path, err)
+	}
+	if cfg.Retention < standardRetention {
+		s.log.Warn("history retention is shorter than the 30 days GB/T 45839 asks for", "retention", cfg.Retention)
+	}
+	return s, nil
+}
+
+// dsn builds the modernc.org/sqlite data source name. The path is escaped
+// as a file: URI so that '?', '#' and '%' in it are not taken as URI syntax.
+// The pragmas apply to every connection the pool opens; _txlock=immediate
+// makes a transaction take the write lock at BEGIN, so two writers queue on
+// busy_timeout instead of one failing with SQLITE_BUSY on its first write.
+func dsn(path, synchronous string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+	if !strings.HasPrefix(u.Path, "/") {
+		u.Path = "/" + u.Path // a Windows drive path, C:/...
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+strings.ToUpper(synchronous)+")")
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimit))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return "file:" + u.EscapedPath() + "?" + q.Encode()
+}
+
+func (s *Store) init(ctx context.Context) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, not WAL (does the file system support shared memory?)", mode)
+	}
+	from, to, err := migrate(ctx, s.db, migrations)
+	if err != nil {
+		return err
+	}
+	if from != to {
+		s.log.Info("history schema migrated", "from", from, "to", to)
+	}
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	s.log.Info("history store opened", "schema", to, "retention", s.cfg.Retention, "synchronous", s.cfg.Synchronous)
+	return nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	stmts := []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.insReading, sqlInsertReading},
+		{&s.insEvent, sqlInsertEvent},
+		{&s.selDevices, sqlDevices},
+		{&s.selSeries, sqlSeries},
+		{&s.selReadings, sqlReadings},
+		{&s.delReadings, sqlDeleteReadings},
+		{&s.delEvents, sqlDeleteEvents},
+	}
+	for v := range s.selEvents {
+		stmts = append(stmts, struct {
+			dst **sql.Stmt
+			sql string
+		}{&s.selEvents[v], eventsSQL(v)})
+	}
+	for _, st := range stmts {
+		p, err := s.db.PrepareContext(ctx, st.sql)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", firstLine(st.sql), err)
+		}
+		*st.dst = p
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Start starts the background pruner if PruneInterval > 0: it prunes at
+// once (the gateway may have been off for days), then every
+// PruneInterval, until ctx ends or Close is called. Calling Start again, or
+// after Close, does nothing.
+func (s *Store) Start(ctx context.Context) {
+	if s.cfg.PruneInterval <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return
+	}
+	s.started = true
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Go(func() { s.pruneLoop(ctx) })
+}
+
+// Close stops the pruner, waits for it, and closes the database. It is
+// idempotent: later calls return nil. Calls on the Store after Close fail.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	s.wg.Wait()
+	// Closing the statements first releases them on every pooled
+	// connection; closing the last connection checkpoints the WAL into the
+	// database file and removes it.
+	for _, st := range append([]*sql.Stmt{s.insReading, s.insEvent, s.selDevices, s.selSeries,
+		s.selReadings, s.delReadings, s.delEvents}, s.selEvents[:]...) {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("history store %s: close: %w", s.path, err)
+	}
+	return nil
+}
+
+// DB is the database handle, for the alarm journal's tables. Its
+// transactions take the write lock at BEGIN (BEGIN IMMEDIATE), so writers
+// queue instead of failing with SQLITE_BUSY; a transaction that only reads
+// should pass sql.TxOptions{ReadOnly: true}, which begins it deferred.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Path is the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
