@@ -101,8 +101,15 @@ func (g *Gateway) start(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
+	storeCfg := cfg.Store
+	if len(g.plan.Sinks) == 0 && storeCfg.Synchronous != "full" {
+		// With no sink there is no outbox: a batch is acknowledged once the
+		// history has it, so a commit must survive a power cut.
+		storeCfg.Synchronous = "full"
+		g.logger.Info("no sink configured: the history store is where readings become durable; using synchronous=full")
+	}
 	var err error
-	if g.store, err = store.Open(ctx, cfg.Store, g.now, g.logger.With("component", "store")); err != nil {
+	if g.store, err = store.Open(ctx, storeCfg, g.now, g.logger.With("component", "store")); err != nil {
 		return err
 	}
 	g.store.Start(context.WithoutCancel(ctx))
