@@ -144,7 +144,12 @@ func (o *Outbox) Append(batches ...shouwang.Batch) error {
 	}
 	o.m.appended.Add(float64(n))
 	o.wake()
-	return o.enforceBound()
+	// The batches are durable: a failure to trim the outbox is the
+	// outbox's problem to report, not the publisher's.
+	if err := o.enforceBound(); err != nil {
+		o.logger.Error("outbox is over max_bytes and could not drop its oldest readings", "err", err)
+	}
+	return nil
 }
 
 func (o *Outbox) appendLocked(batches []shouwang.Batch) (items int, err error) {
@@ -237,6 +242,10 @@ func (o *Outbox) enforceBound() error {
 				if errors.Is(err, io.EOF) {
 					break
 				} else if err != nil {
+					if f, _, _ := o.log.state(); f > first {
+						break // a sink confirmed the segment and it went meanwhile
+					}
+					r.closeFile()
 					return err
 				}
 				b, _, err := decodeRecord(p)
