@@ -18,6 +18,8 @@ type Publisher interface {
 	// a driver may then acknowledge it upstream (an MQTT QoS 1 message, a
 	// GB/T 26875.3 confirm frame). It returns ctx.Err() if ctx ends first and
 	// ErrStopped after shutdown; in both cases the batch may not be durable.
+	// The pipeline keeps b's slices: a driver must not reuse them after
+	// Publish.
 	Publish(ctx context.Context, b Batch) error
 }
 

@@ -136,10 +136,14 @@ func (g *Gateway) start(ctx context.Context) error {
 	for _, f := range g.forwarders {
 		g.fwdWG.Go(func() { f.Run(fwdCtx) })
 	}
+	if err := g.buildDrivers(); err != nil {
+		return err
+	}
 	if err := g.serveHTTP(); err != nil {
 		return err
 	}
-	return g.startDrivers(ctx)
+	g.startDrivers(ctx)
+	return nil
 }
 
 func (g *Gateway) openSinks() error {
@@ -162,6 +166,12 @@ func (g *Gateway) openSinks() error {
 			return fmt.Errorf("sink %s: %w", sp.Name, err)
 		}
 		g.sinks = append(g.sinks, sink)
+		if sk, ok := sink.(interface{ Skipped() uint64 }); ok {
+			g.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "shouwang_sink_skipped_total", ConstLabels: prometheus.Labels{"sink": sp.Name},
+				Help: "Readings a sink could not encode for its store (NaN or infinite values, bad times) and left out.",
+			}, func() float64 { return float64(sk.Skipped()) }))
+		}
 		f, err := g.outbox.Forwarder(sp.Name, sink, sp.Forward)
 		if err != nil {
 			return err
@@ -171,24 +181,29 @@ func (g *Gateway) openSinks() error {
 	return nil
 }
 
-// startDrivers builds every driver and starts each in its own goroutine,
-// retrying a failed Start with backoff: a serial adapter that is not
-// plugged in yet must not keep the rest of the gateway from running.
-func (g *Gateway) startDrivers(ctx context.Context) error {
-	var drvCtx context.Context
-	drvCtx, g.drvCancel = context.WithCancel(ctx)
+// buildDrivers builds every driver; g.drivers is fixed from then on.
+func (g *Gateway) buildDrivers() error {
 	for _, dp := range g.plan.Drivers {
 		d, err := dp.Config.NewDriver(shouwang.DriverEnv{Name: dp.Name, Devices: dp.Devices,
 			Logger: g.logger.With("driver", dp.Name), Now: g.now})
 		if err != nil {
 			return fmt.Errorf("driver %s: %w", dp.Name, err)
 		}
-		run := &driverRun{name: dp.Name, driver: d}
-		g.drivers = append(g.drivers, run)
+		g.drivers = append(g.drivers, &driverRun{name: dp.Name, driver: d})
+	}
+	return nil
+}
+
+// startDrivers starts each driver in its own goroutine, retrying a failed
+// Start with backoff: a serial adapter that is not plugged in yet must not
+// keep the rest of the gateway from running.
+func (g *Gateway) startDrivers(ctx context.Context) {
+	var drvCtx context.Context
+	drvCtx, g.drvCancel = context.WithCancel(ctx)
+	g.updateReady()
+	for _, run := range g.drivers {
 		g.drvWG.Go(func() { g.keepStarting(drvCtx, run) })
 	}
-	g.updateReady()
-	return nil
 }
 
 func (g *Gateway) keepStarting(ctx context.Context, run *driverRun) {
@@ -270,7 +285,9 @@ func (g *Gateway) shutdown() error {
 	}
 	if g.httpSrv != nil {
 		hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
-		g.httpSrv.Shutdown(hctx)
+		if g.httpSrv.Shutdown(hctx) != nil {
+			g.httpSrv.Close() // a history export still streaming is cut off
+		}
 		hcancel()
 		g.httpWG.Wait()
 	}

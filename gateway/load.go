@@ -104,11 +104,13 @@ func (l *loader) load(overrides []func(*Config)) {
 	if c.Outbox.Dir == "" {
 		c.Outbox.Dir = filepath.Join(c.Gateway.DataDir, "outbox")
 	}
+	c.Outbox.Dir = l.relative(c.Outbox.Dir)
 	l.locate("outbox", c.Outbox.Validate())
 	l.locate("bus", c.Bus.Validate())
 	if c.Store.Path == "" {
 		c.Store.Path = filepath.Join(c.Gateway.DataDir, "history.db")
 	}
+	c.Store.Path = l.relative(c.Store.Path)
 	l.locate("store", c.Store.Validate())
 }
 
@@ -138,12 +140,18 @@ func (l *loader) checkGateway() {
 	}
 }
 
-// relative resolves a path in the config against the config file's folder.
+// relative resolves a path in the config against the config file's
+// folder, to an absolute path: the gateway's working directory under
+// systemd is /, not where the config is.
 func (l *loader) relative(p string) string {
 	if filepath.IsAbs(p) || p == "" {
 		return p
 	}
-	return filepath.Join(filepath.Dir(l.plan.File), p)
+	abs, err := filepath.Abs(filepath.Join(filepath.Dir(l.plan.File), p))
+	if err != nil {
+		return filepath.Join(filepath.Dir(l.plan.File), p)
+	}
+	return abs
 }
 
 func (l *loader) loadProfiles() {

@@ -93,3 +93,29 @@ func TestSecretsResolveAndNeverPrint(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativePathsFollowTheConfigFile: paths in the file are taken from
+// the file's folder, whatever the working directory.
+func TestRelativePathsFollowTheConfigFile(t *testing.T) {
+	t.Setenv("SHOUWANG_TEST_TOKEN", "x")
+	p, err := Load("testdata/config/secrets/config.yaml", func(c *Config) {
+		c.Outbox.Dir = "ob"
+		c.Store.Path = "h.db"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	base := filepath.Join(wd, "testdata/config/secrets")
+	c := p.Config
+	for got, want := range map[string]string{
+		c.Gateway.DataDir:             filepath.Join(base, "data"),
+		c.Outbox.Dir:                  filepath.Join(base, "ob"),
+		c.Store.Path:                  filepath.Join(base, "h.db"),
+		p.Sinks[0].Forward.Quarantine: filepath.Join(base, "data", "quarantine-influx.jsonl"),
+	} {
+		if got != want {
+			t.Errorf("%s, want %s", got, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shouwang-iot/shouwang"
@@ -87,10 +88,13 @@ type Bus struct {
 	mu      sync.RWMutex // held for reading while sending on in; Stop closes in under the write lock
 	stopped bool
 
-	ctx      context.Context // cancelled when Stop runs out of time
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	ctx    context.Context // cancelled when Stop runs out of time
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	lifeMu   sync.Mutex // guards started and stopping
 	started  bool
+	stopping bool
 	stopOnce sync.Once
 }
 
@@ -101,9 +105,9 @@ type follower struct {
 
 var _ shouwang.Publisher = (*Bus)(nil)
 
-// New builds a bus; nothing runs until Start. commit may be nil when no
-// sink needs the outbox: then a batch is acknowledged once every follower
-// has taken it.
+// New builds a bus; nothing runs until Start. A nil commit acknowledges a
+// batch once it is queued for every follower, which makes nothing durable:
+// the gateway always passes one (the outbox, or the history store).
 func New(cfg Config, commit CommitFunc, followers []Follower, opts Options) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
@@ -126,9 +130,10 @@ func New(cfg Config, commit CommitFunc, followers []Follower, opts Options) (*Bu
 
 // Start starts the committer and one goroutine per follower.
 func (b *Bus) Start() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.started || b.stopped {
+	// Not b.mu: a Publish blocked on a full bus before Start holds it.
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
+	if b.started || b.stopping {
 		return
 	}
 	b.started = true
@@ -194,8 +199,8 @@ func (b *Bus) prepare(batch *shouwang.Batch) error {
 	now := b.now()
 	for i := range batch.Readings {
 		r := &batch.Readings[i]
-		if r.Device == "" || r.Point == "" {
-			return fmt.Errorf("bus: reading %d has no device or point: %+v", i, *r)
+		if r.Device == "" || r.Point == "" || !utf8.ValidString(r.Device) || !utf8.ValidString(r.Point) {
+			return fmt.Errorf("bus: reading %d needs a device and a point in UTF-8: %+v", i, *r)
 		}
 		if r.Time.IsZero() {
 			r.Time = now
@@ -203,8 +208,8 @@ func (b *Bus) prepare(batch *shouwang.Batch) error {
 	}
 	for i := range batch.Events {
 		e := &batch.Events[i]
-		if e.Device == "" || e.Kind == "" {
-			return fmt.Errorf("bus: event %d has no device or kind: %+v", i, *e)
+		if e.Device == "" || e.Kind == "" || !utf8.ValidString(e.Device) || !utf8.ValidString(e.Kind) {
+			return fmt.Errorf("bus: event %d needs a device and a kind in UTF-8: %+v", i, *e)
 		}
 		if e.Time.IsZero() {
 			e.Time = now
@@ -312,9 +317,13 @@ func (b *Bus) follow(f *follower) {
 func (b *Bus) Stop(ctx context.Context) error {
 	b.stopOnce.Do(func() {
 		close(b.quit)
+		b.lifeMu.Lock()
+		defer b.lifeMu.Unlock()
+		b.stopping = true
 		b.mu.Lock()
 		b.stopped = true
 		close(b.in)
+		b.mu.Unlock()
 		if !b.started {
 			b.started = true
 			b.wg.Add(1)
@@ -325,7 +334,6 @@ func (b *Bus) Stop(ctx context.Context) error {
 				}
 			}()
 		}
-		b.mu.Unlock()
 	})
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()

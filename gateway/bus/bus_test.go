@@ -193,9 +193,33 @@ func TestPublishStampsAndRefuses(t *testing.T) {
 		{Readings: []shouwang.Reading{{Point: "co"}}},
 		{Readings: []shouwang.Reading{{Device: "d"}}},
 		{Events: []shouwang.Event{{Device: "d"}}},
+		{Readings: []shouwang.Reading{{Device: "\xc9\xe8\xb1\xb8", Point: "co"}}}, // GBK, not UTF-8
 	} {
 		if err := b.Publish(context.Background(), bad); err == nil {
 			t.Errorf("accepted %+v", bad)
 		}
+	}
+}
+
+// TestPublishBeforeStart: publishers blocked on a full bus before Start do
+// not keep Start from running, and all get through.
+func TestPublishBeforeStart(t *testing.T) {
+	leakcheck.Check(t)
+	var col collector
+	b, _ := New(Config{Capacity: 1, MaxGroup: 1, FollowerQueue: 1}, nil, []Follower{col.follower("x")}, Options{})
+	errs := make(chan error, 3)
+	for i := range 3 {
+		go func() { errs <- b.Publish(context.Background(), reading("d", float64(i))) }()
+	}
+	checkFor(t, "the bus to fill", func() bool { return b.Depth() == 1 })
+	b.Start()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Stop(context.Background())
+	if col.len() != 3 {
+		t.Fatalf("%d batches followed, want 3", col.len())
 	}
 }

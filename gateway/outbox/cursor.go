@@ -46,9 +46,11 @@ func loadCursor(dir, name string, first, next uint64) (*cursor, error) {
 	return c, nil
 }
 
-func (c *cursor) save() error {
+// save writes seq as the cursor's durable position. It takes seq rather
+// than reading c.seq, which others change under the outbox's lock.
+func (c *cursor) save(seq uint64) error {
 	var data [12]byte
-	binary.LittleEndian.PutUint64(data[:8], c.seq)
+	binary.LittleEndian.PutUint64(data[:8], seq)
 	binary.LittleEndian.PutUint32(data[8:], crc32.Checksum(data[:8], castagnoli))
 	tmp := c.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)

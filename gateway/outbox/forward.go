@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -111,22 +112,21 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		batch    shouwang.Batch
 		end      uint64 // sequence number after the last record in batch
 		deadline <-chan time.Time
-		timer    *time.Timer
+		timer    = time.NewTimer(time.Hour)
+		readErr  error
 	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	timer.Stop()
+	defer timer.Stop()
 	for {
 		changed := f.o.changes()
 		lost := r.Lost
+		readErr = nil
 		for batch.Len() < f.cfg.BatchSize {
 			s, p, err := r.next()
 			if errors.Is(err, io.EOF) {
 				break
 			} else if err != nil {
-				f.logger.Error("reading the outbox", "err", err)
+				readErr = err
 				break
 			}
 			end = s + 1
@@ -143,32 +143,30 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			batch.Events = append(batch.Events, b.Events...)
 		}
 		f.o.m.lost.Add(float64(r.Lost - lost))
-		full := batch.Len() >= f.cfg.BatchSize
-		if batch.Len() > 0 && (full || f.draining()) {
-			if err := f.send(ctx, batch); err != nil {
+		if batch.Len() > 0 && (batch.Len() >= f.cfg.BatchSize || f.draining()) {
+			if err := f.flush(ctx, batch, end); err != nil {
 				return err
-			}
-			if err := f.o.ack(f.name, end); err != nil {
-				f.logger.Error("saving the outbox cursor", "err", err)
 			}
 			batch, deadline = shouwang.Batch{}, nil
 			continue
 		}
-		if batch.Len() == 0 {
+		switch {
+		case readErr != nil:
+			// The disk failed us: try again shortly, and never report the
+			// outbox drained while records are left in it.
+			f.logger.Error("reading the outbox; retrying", "err", readErr)
+			timer.Reset(f.cfg.MinBackoff)
+			deadline = timer.C
+		case batch.Len() == 0:
 			if end > 0 {
-				// Only unreadable records were read: confirm past them.
-				f.o.ack(f.name, end)
+				f.o.ack(f.name, end) // only unreadable records were read: confirm past them
 			}
 			f.o.setOldest(f.name, time.Time{})
 			if f.draining() {
 				return nil
 			}
-		} else if deadline == nil {
-			if timer == nil {
-				timer = time.NewTimer(f.cfg.FlushInterval)
-			} else {
-				timer.Reset(f.cfg.FlushInterval)
-			}
+		case deadline == nil:
+			timer.Reset(f.cfg.FlushInterval)
 			deadline = timer.C
 		}
 		select {
@@ -177,19 +175,31 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		case <-changed:
 		case <-f.drain:
 		case <-deadline:
-			if err := f.send(ctx, batch); err != nil {
-				return err
+			deadline = nil
+			if batch.Len() > 0 {
+				if err := f.flush(ctx, batch, end); err != nil {
+					return err
+				}
+				batch = shouwang.Batch{}
 			}
-			if err := f.o.ack(f.name, end); err != nil {
-				f.logger.Error("saving the outbox cursor", "err", err)
-			}
-			batch, deadline = shouwang.Batch{}, nil
 		}
 	}
 }
 
-// send writes the batch until the sink takes it, or rejects it for good
-// (then it goes to quarantine), or ctx ends.
+// flush sends the batch and then confirms the records up to end.
+func (f *Forwarder) flush(ctx context.Context, b shouwang.Batch, end uint64) error {
+	if err := f.send(ctx, b); err != nil {
+		return err
+	}
+	if err := f.o.ack(f.name, end); err != nil {
+		f.logger.Error("saving the outbox cursor", "err", err)
+	}
+	return nil
+}
+
+// send writes the batch until the sink takes it or ctx ends. A batch the
+// store rejects as malformed is halved and each half sent again, so only
+// the readings that are really bad end up in quarantine.
 func (f *Forwarder) send(ctx context.Context, b shouwang.Batch) error {
 	backoff := f.cfg.MinBackoff
 	failing := false
@@ -208,12 +218,23 @@ func (f *Forwarder) send(ctx context.Context, b shouwang.Batch) error {
 			return ctx.Err()
 		}
 		var we *shouwang.WriteError
-		if errors.As(err, &we) && we.Permanent {
+		permanent := errors.As(err, &we) && we.Permanent
+		if permanent {
 			f.o.m.errors.WithLabelValues(f.name, "permanent").Inc()
-			f.quarantine(b, err)
-			return nil
+			if b.Len() > 1 {
+				head, tail := split(b, b.Len()/2)
+				if err := f.send(ctx, head); err != nil {
+					return err
+				}
+				return f.send(ctx, tail)
+			}
+			if err = f.quarantine(b, err); err == nil {
+				return nil
+			}
+			// Not written to quarantine: keep the record and try again.
+		} else {
+			f.o.m.errors.WithLabelValues(f.name, "retryable").Inc()
 		}
-		f.o.m.errors.WithLabelValues(f.name, "retryable").Inc()
 		wait := backoff
 		if we != nil && we.RetryAfter > 0 {
 			wait = we.RetryAfter
@@ -233,12 +254,10 @@ func (f *Forwarder) send(ctx context.Context, b shouwang.Batch) error {
 	}
 }
 
-// quarantine keeps a batch the store refused, with the store's reason, so
-// an engineer can fix and replay it; the outbox then moves on.
-func (f *Forwarder) quarantine(b shouwang.Batch, cause error) {
-	f.o.m.quarantined.WithLabelValues(f.name).Add(float64(b.Len()))
-	f.logger.Error("store rejected a batch as malformed; moved it to quarantine",
-		"err", cause, "file", f.cfg.Quarantine, "readings", len(b.Readings), "events", len(b.Events))
+// quarantine keeps a reading or event the store refused, with the store's
+// reason, so an engineer can fix and replay it; the outbox then moves on.
+// If it cannot be written, the caller keeps the record and retries.
+func (f *Forwarder) quarantine(b shouwang.Batch, cause error) error {
 	line, err := json.Marshal(struct {
 		Time     time.Time          `json:"time"`
 		Sink     string             `json:"sink"`
@@ -250,11 +269,18 @@ func (f *Forwarder) quarantine(b shouwang.Batch, cause error) {
 		err = appendSync(f.cfg.Quarantine, append(line, '\n'))
 	}
 	if err != nil {
-		f.logger.Error("writing the quarantine file; the batch is lost", "err", err, "file", f.cfg.Quarantine)
+		return fmt.Errorf("store rejected a record (%w) and writing it to quarantine %s failed: %w", cause, f.cfg.Quarantine, err)
 	}
+	f.o.m.quarantined.WithLabelValues(f.name).Add(float64(b.Len()))
+	f.logger.Error("store rejected a record as malformed; moved it to quarantine",
+		"err", cause, "file", f.cfg.Quarantine)
+	return nil
 }
 
 func appendSync(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
 	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return err

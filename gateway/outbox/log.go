@@ -40,8 +40,10 @@ type segmentLog struct {
 	bytes int64  // all segments together
 	buf   []byte // reused framing buffer
 	// closed is set by close; a nil tail with closed unset means a failed
-	// write, and the next append reopens the tail (cutting the torn frame).
+	// append, and the next append starts a new segment.
 	closed bool
+	// write is (*os.File).Write; tests replace it to fail like a full disk.
+	write func(f *os.File, b []byte) (int, error)
 }
 
 type segment struct {
@@ -73,7 +75,7 @@ func openSegmentLog(dir string, segBytes int64) (*segmentLog, *tornTail, error) 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, nil, fmt.Errorf("outbox: %w", err)
 	}
-	l := &segmentLog{dir: dir, segBytes: segBytes}
+	l := &segmentLog{dir: dir, segBytes: segBytes, write: (*os.File).Write}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("outbox: %w", err)
@@ -206,19 +208,14 @@ func (l *segmentLog) append(payloads [][]byte) (uint64, error) {
 	if l.closed {
 		return 0, errClosed
 	}
-	if l.tail == nil {
-		if _, err := l.openTail(); err != nil {
-			return 0, err
-		}
-	}
-	first := l.next
 	t := &l.segs[len(l.segs)-1]
-	if t.size >= l.segBytes && t.first < l.next {
+	if l.tail == nil || (t.size >= l.segBytes && t.first < l.next) {
 		if err := l.rotate(); err != nil {
 			return 0, err
 		}
 		t = &l.segs[len(l.segs)-1]
 	}
+	first := l.next
 	buf := l.buf[:0]
 	for _, p := range payloads {
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(p)))
@@ -226,17 +223,18 @@ func (l *segmentLog) append(payloads [][]byte) (uint64, error) {
 		buf = append(buf, p...)
 	}
 	l.buf = buf
-	if _, err := l.tail.Write(buf); err != nil {
-		// A partial write leaves a torn frame that the next open cuts off;
-		// until then nothing more may be appended after it.
-		l.tail.Close()
-		l.tail = nil
-		return 0, fmt.Errorf("outbox: write: %w", err)
+	_, err := l.write(l.tail, buf)
+	if err == nil {
+		err = l.tail.Sync()
 	}
-	if err := l.tail.Sync(); err != nil {
+	if err != nil {
+		// After a failed write or fsync the kernel may keep pages it never
+		// wrote ("fsyncgate"): cut the group off and go on in a new segment,
+		// so that no later, acknowledged record ever sits behind it.
+		l.tail.Truncate(t.size)
 		l.tail.Close()
 		l.tail = nil
-		return 0, fmt.Errorf("outbox: fsync: %w", err)
+		return 0, fmt.Errorf("outbox: append %d records: %w", len(payloads), err)
 	}
 	t.size += int64(len(buf))
 	l.bytes += int64(len(buf))
@@ -247,11 +245,19 @@ func (l *segmentLog) append(payloads [][]byte) (uint64, error) {
 	return first, nil
 }
 
+// rotate starts a new tail segment. An empty tail (after a failed append)
+// is started again in place.
 func (l *segmentLog) rotate() error {
-	if err := l.tail.Close(); err != nil {
-		return fmt.Errorf("outbox: %w", err)
+	if l.tail != nil {
+		if err := l.tail.Close(); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		l.tail = nil
 	}
-	l.tail = nil
+	if t := l.segs[len(l.segs)-1]; t.first == l.next {
+		l.segs = l.segs[:len(l.segs)-1]
+		l.bytes -= t.size
+	}
 	return l.createTail(l.next)
 }
 

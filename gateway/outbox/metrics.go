@@ -52,7 +52,7 @@ func newMetrics(o *Outbox, reg prometheus.Registerer) *metrics {
 		}, func() float64 { _, _, b := o.log.state(); return float64(b) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "shouwang_outbox_records", Help: "Records (published batches) the slowest sink has not had confirmed.",
-		}, func() float64 { _, next, _ := o.log.state(); return float64(next - o.minCursor()) }),
+		}, func() float64 { return float64(o.unsent()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "shouwang_outbox_oldest_age_seconds", Help: "Age of the oldest record a sink has not had confirmed; 0 when all are.",
 		}, o.oldestAge),

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -139,6 +140,15 @@ func (o *Outbox) Append(batches ...shouwang.Batch) error {
 	o.appendMu.Lock()
 	defer o.appendMu.Unlock()
 	n, err := o.appendLocked(batches)
+	if errors.Is(err, syscall.ENOSPC) {
+		// The disk is full (the SD card is shared with the history): make
+		// room by dropping the oldest readings, and try once more.
+		o.logger.Error("disk full: dropping the oldest unsent readings to make room", "err", err)
+		if _, derr := o.dropOldest(); derr != nil {
+			o.logger.Error("could not drop readings to make room", "err", derr)
+		}
+		n, err = o.appendLocked(batches)
+	}
 	if err != nil {
 		return err
 	}
@@ -221,68 +231,80 @@ func (o *Outbox) minCursor() uint64 {
 }
 
 // enforceBound drops the oldest segments while the outbox is over its
-// bound, carrying their events forward. Called with appendMu held.
+// bound, carrying their events forward. Each segment is looked at once at
+// most: if only events are left, the outbox stays over its bound rather
+// than drop one. Called with appendMu held.
 func (o *Outbox) enforceBound() error {
-	for {
-		_, _, bytes := o.log.state()
-		if bytes <= int64(o.cfg.MaxBytes) {
+	o.log.mu.Lock()
+	budget := len(o.log.segs) - 1
+	o.log.mu.Unlock()
+	dropped := 0
+	for ; budget > 0; budget-- {
+		if _, _, bytes := o.log.state(); bytes <= int64(o.cfg.MaxBytes) {
 			return nil
 		}
-		first, end, ok := o.log.oldest()
-		if !ok {
-			return nil
-		}
-		from := max(first, o.minCursor())
-		var keep shouwang.Batch
-		var dropped int
-		if from < end {
-			r := newLogReader(o.log, from)
-			for r.seq < end {
-				_, p, err := r.next()
-				if errors.Is(err, io.EOF) {
-					break
-				} else if err != nil {
-					if f, _, _ := o.log.state(); f > first {
-						break // a sink confirmed the segment and it went meanwhile
-					}
-					r.closeFile()
-					return err
-				}
-				b, _, err := decodeRecord(p)
-				if err != nil {
-					continue // unreadable either way; counted by the forwarder's reader
-				}
-				dropped += len(b.Readings)
-				keep.Events = append(keep.Events, b.Events...)
-			}
-			r.closeFile()
-		}
-		if dropped == 0 && len(keep.Events) > 0 {
-			// Only events are left to drop, and events are never dropped:
-			// stay over the bound and say so.
-			o.logger.Error("outbox is over its bound with events only; keeping them",
-				"bytes", bytes, "max_bytes", o.cfg.MaxBytes)
-			return nil
-		}
-		// Carry the events forward before the segment goes, so a crash in
-		// between duplicates them rather than loses them.
-		if len(keep.Events) > 0 {
-			if _, err := o.appendLocked([]shouwang.Batch{keep}); err != nil {
-				return err
-			}
-		}
-		if err := o.log.removeBefore(end); err != nil {
+		n, err := o.dropOldest()
+		if err != nil {
 			return err
 		}
-		o.mu.Lock()
-		for _, c := range o.cursors {
-			c.seq = max(c.seq, end)
+		dropped += n
+	}
+	if _, _, bytes := o.log.state(); bytes > int64(o.cfg.MaxBytes) && dropped == 0 {
+		o.logger.Error("outbox is over its bound with events only; keeping them",
+			"bytes", bytes, "max_bytes", o.cfg.MaxBytes)
+	}
+	return nil
+}
+
+// dropOldest removes the oldest segment behind the tail, appending its
+// unsent events again first (so a crash in between duplicates them rather
+// than loses them), and returns how many unsent readings went with it.
+func (o *Outbox) dropOldest() (int, error) {
+	first, end, ok := o.log.oldest()
+	if !ok {
+		return 0, nil
+	}
+	var keep shouwang.Batch
+	dropped := 0
+	r := newLogReader(o.log, max(first, o.minCursor()))
+	for r.seq < end {
+		seq, p, err := r.next()
+		if errors.Is(err, io.EOF) || seq >= end {
+			break
+		} else if err != nil {
+			r.closeFile()
+			if f, _, _ := o.log.state(); f > first {
+				return 0, nil // every sink confirmed it and it went meanwhile
+			}
+			return 0, err
 		}
-		o.mu.Unlock()
-		o.m.dropped.Add(float64(dropped))
+		b, _, err := decodeRecord(p)
+		if err != nil {
+			continue // unreadable either way; the forwarder counts it
+		}
+		dropped += len(b.Readings)
+		keep.Events = append(keep.Events, b.Events...)
+	}
+	r.closeFile()
+	if len(keep.Events) > 0 {
+		if _, err := o.appendLocked([]shouwang.Batch{keep}); err != nil {
+			return 0, err
+		}
+	}
+	if err := o.log.removeBefore(end); err != nil {
+		return 0, err
+	}
+	o.mu.Lock()
+	for _, c := range o.cursors {
+		c.seq = max(c.seq, end)
+	}
+	o.mu.Unlock()
+	o.m.dropped.Add(float64(dropped))
+	if dropped > 0 {
 		o.logger.Warn("outbox full: dropped the oldest readings not yet in the store",
 			"readings", dropped, "events_kept", len(keep.Events), "max_bytes", o.cfg.MaxBytes)
 	}
+	return dropped, nil
 }
 
 // ack records that consumer name has everything before seq, durably, and
@@ -300,7 +322,7 @@ func (o *Outbox) ack(name string, seq uint64) error {
 	}
 	c.seq = seq
 	o.mu.Unlock()
-	if err := c.save(); err != nil {
+	if err := c.save(seq); err != nil {
 		return err
 	}
 	return o.removeAcked()
@@ -322,6 +344,13 @@ func (o *Outbox) cursorOf(name string) (uint64, bool) {
 		return 0, false
 	}
 	return c.seq, true
+}
+
+// unsent is the number of records the slowest consumer has not had
+// confirmed.
+func (o *Outbox) unsent() uint64 {
+	_, next, _ := o.log.state()
+	return next - min(o.minCursor(), next)
 }
 
 // Pending is the number of records consumer name has not had confirmed.

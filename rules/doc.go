@@ -1,0 +1,10 @@
+// Package rules turns readings and events into alarms: threshold, latching,
+// exposure, rate of rise, event, stale and k-of-n confirmation rules, and
+// the alarm lifecycle the police room works from. It is pure logic: time is
+// passed in, never read, so every rule is tested with a scripted clock.
+//
+// It imports only the root package and the standard library (never
+// gateway/, drivers/, net/http or database/sql); TestDependencyDirection in
+// the root package enforces that. The rules themselves arrive with the alarm
+// rules issue.
+package rules
