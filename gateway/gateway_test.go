@@ -57,26 +57,14 @@ func get(tb testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// checkFor polls cond every 20 ms until it holds or timeout passes.
-func checkFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestDemoRunsAndStopsClean runs the demo config, sees readings reach the
 // history and the metrics move, then stops it and checks no goroutine is
 // left behind.
 func TestDemoRunsAndStopsClean(t *testing.T) {
 	leakcheck.Check(t)
 	base, g, stop := runDemo(t, "")
-	checkFor(t, 10*time.Second, "readiness", func() bool { code, _ := get(t, base+"/readyz"); return code == 200 })
-	checkFor(t, 10*time.Second, "readings in the history", func() bool {
+	testenv.CheckFor(t, 10*time.Second, "readiness", func() bool { code, _ := get(t, base+"/readyz"); return code == 200 })
+	testenv.CheckFor(t, 10*time.Second, "readings in the history", func() bool {
 		rs, err := g.store.Readings(context.Background(), store.Query{Devices: []string{"1202-kitchen-gas"}, Points: []string{"gas"}})
 		return err == nil && len(rs) >= 2
 	})

@@ -11,22 +11,11 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
 
 func reading(dev string, v float64) shouwang.Batch {
 	return shouwang.Batch{Readings: []shouwang.Reading{{Device: dev, Point: "gas", Value: v, Time: time.Unix(int64(v), 0)}}}
-}
-
-// checkFor polls cond until it holds or the deadline passes.
-func checkFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 type collector struct {
@@ -104,7 +93,7 @@ func TestSlowFollowerBackpressure(t *testing.T) {
 			acked.Add(1)
 		}()
 	}
-	checkFor(t, "the bus to fill", func() bool { return b.Depth() == cfg.Capacity })
+	testenv.CheckFor(t, 5*time.Second, "the bus to fill", func() bool { return b.Depth() == cfg.Capacity })
 	if a := int(acked.Load()); a >= n-cfg.Capacity {
 		t.Fatalf("%d of %d publishes returned while the follower was stuck", a, n)
 	}
@@ -124,9 +113,9 @@ func TestPublishGivesUpWithItsContext(t *testing.T) {
 	b, _ := New(Config{Capacity: 1, MaxGroup: 1, FollowerQueue: 1}, func(...shouwang.Batch) error { <-gate; return nil }, nil, Options{})
 	b.Start()
 	go b.Publish(context.Background(), reading("a", 1)) // held in the commit
-	checkFor(t, "the first batch to reach the commit", func() bool { return b.Depth() == 0 })
+	testenv.CheckFor(t, 5*time.Second, "the first batch to reach the commit", func() bool { return b.Depth() == 0 })
 	go b.Publish(context.Background(), reading("b", 2)) // fills the queue
-	checkFor(t, "the queue to fill", func() bool { return b.Depth() == 1 })
+	testenv.CheckFor(t, 5*time.Second, "the queue to fill", func() bool { return b.Depth() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := b.Publish(ctx, reading("c", 3)); !errors.Is(err, context.DeadlineExceeded) {
@@ -146,7 +135,7 @@ func TestCommitErrorReachesPublisherFollowersStillSee(t *testing.T) {
 	if err := b.Publish(context.Background(), reading("d", 1)); !errors.Is(err, diskFull) {
 		t.Fatalf("publish: %v", err)
 	}
-	checkFor(t, "the rules to see the reading", func() bool { return col.len() == 1 })
+	testenv.CheckFor(t, 5*time.Second, "the rules to see the reading", func() bool { return col.len() == 1 })
 }
 
 func TestStopOutOfTimeStillWaits(t *testing.T) {
@@ -185,7 +174,7 @@ func TestPublishStampsAndRefuses(t *testing.T) {
 	if err := b.Publish(context.Background(), shouwang.Batch{Readings: []shouwang.Reading{{Device: "d", Point: "co", Value: 3}}}); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, "the follower", func() bool { return col.len() == 1 })
+	testenv.CheckFor(t, 5*time.Second, "the follower", func() bool { return col.len() == 1 })
 	if !col.got[0].Readings[0].Time.Equal(now) {
 		t.Fatalf("time not stamped: %v", col.got[0].Readings[0].Time)
 	}
@@ -211,7 +200,7 @@ func TestPublishBeforeStart(t *testing.T) {
 	for i := range 3 {
 		go func() { errs <- b.Publish(context.Background(), reading("d", float64(i))) }()
 	}
-	checkFor(t, "the bus to fill", func() bool { return b.Depth() == 1 })
+	testenv.CheckFor(t, 5*time.Second, "the bus to fill", func() bool { return b.Depth() == 1 })
 	b.Start()
 	for range 3 {
 		if err := <-errs; err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
 
 // TestBadRecordIsBisectedOut: one malformed reading in a batch of 100 goes
@@ -59,7 +60,7 @@ func TestQuarantineUnwritableKeepsTheRecord(t *testing.T) {
 	stop := runForwarder(t, o, sink.sink(), fc)
 	defer stop()
 	attempts := o.m.errors.WithLabelValues("store", "permanent")
-	checkForT(t, "three attempts", func() bool { return counterValue(attempts) >= 3 })
+	testenv.CheckFor(t, 10*time.Second, "three attempts", func() bool { return counterValue(attempts) >= 3 })
 	if o.Pending("store") != 1 {
 		t.Fatalf("the rejected record was confirmed without being quarantined")
 	}
@@ -166,15 +167,4 @@ func TestFailedAppendStartsANewSegment(t *testing.T) {
 	}
 	defer l.close()
 	checkRecords(t, readAll(t, l, 1), 9)
-}
-
-func checkForT(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

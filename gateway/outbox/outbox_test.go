@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 	"github.com/shouwang-iot/shouwang/mock"
 )
 
@@ -122,13 +124,7 @@ func TestForwardEverythingInOrder(t *testing.T) {
 
 func waitPending(tb testing.TB, o *Outbox, n uint64) {
 	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for o.Pending("store") != n {
-		if time.Now().After(deadline) {
-			tb.Fatalf("pending %d, want %d", o.Pending("store"), n)
-		}
-		<-time.After(time.Millisecond) // polled: the cursor moves after the sink returns
-	}
+	testenv.CheckFor(tb, 5*time.Second, fmt.Sprintf("%d records pending", n), func() bool { return o.Pending("store") == n })
 }
 
 // TestResumeFromCursor: what was confirmed is not sent again after a

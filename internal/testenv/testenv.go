@@ -324,3 +324,18 @@ func tempDir(tb testing.TB) string {
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
 }
+
+// CheckFor polls cond every few milliseconds until it holds, and fails the
+// test naming what it waited for if timeout passes first. It is for state
+// a test cannot be told about (a counter, a queue's depth); anything that
+// can signal should be waited on directly.
+func CheckFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
