@@ -1,16 +1,25 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/shouwang-iot/shouwang/deploy"
 	"github.com/shouwang-iot/shouwang/gateway"
 )
+
+// demoDevice is the kitchen where the demo's gas leak happens.
+const demoDevice = "1202-kitchen-gas"
 
 // cmdDemo runs the example config shipped in deploy/, with its simulated
 // devices, so a newcomer sees readings flow with nothing else installed.
@@ -19,6 +28,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address (metrics, history)")
 	data := fs.String("data", filepath.Join(os.TempDir(), "shouwang-demo"), "data directory")
+	every := fs.Duration("every", 5*time.Second, "how often to print the leaking kitchen's reading (0 for never)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -30,6 +40,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		printProblems(stderr, err)
 		return 1
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
 	return runPlan(plan, stderr, &gateway.Options{Listening: func(addr net.Addr) {
 		base := "http://" + addr.String()
 		fmt.Fprintf(stdout, `
@@ -37,11 +51,46 @@ Shouwang demo: %d simulated devices in %s, data in %s
   a slow gas leak starts in 3号楼 2单元 1202's kitchen 30 s after start.
 
   metrics   %s/metrics
-  readings  %s/api/v1/readings?device=1202-kitchen-gas
+  readings  %s/api/v1/readings?device=%s
   events    %s/api/v1/events
-  export    %s/api/v1/readings?device=1202-kitchen-gas&format=csv
+  export    %s/api/v1/readings?device=%s&format=csv
 
 Ctrl-C stops it.
-`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, base, base, base)
+`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, base, demoDevice, base, base, demoDevice)
+		if *every > 0 {
+			wg.Go(func() { printLeak(ctx, base, *every, stdout) })
+		}
 	}})
+}
+
+// printLeak shows the demo kitchen's gas reading now and then, read back
+// through the history API the way a console would.
+func printLeak(ctx context.Context, base string, every time.Duration, w io.Writer) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			q := url.Values{"device": {demoDevice}, "point": {"gas"},
+				"from": {now.Add(-every).UTC().Format(time.RFC3339Nano)}}
+			resp, err := http.Get(base + "/api/v1/readings?" + q.Encode())
+			if err != nil {
+				continue
+			}
+			var body struct {
+				Readings []struct {
+					Value float64
+					Unit  string
+				}
+			}
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if n := len(body.Readings); n > 0 {
+				r := body.Readings[n-1]
+				fmt.Fprintf(w, "%s  3号楼2单元1202 厨房燃气 %5.1f %s\n", now.Format("15:04:05"), r.Value, r.Unit)
+			}
+		}
+	}
 }
