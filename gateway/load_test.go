@@ -73,6 +73,20 @@ func TestSamplesLoad(t *testing.T) {
 			}
 		})
 	}
+	t.Setenv("INFLUX_TOKEN", "sample-token")
+	for _, m := range SinkModules() {
+		t.Run(m.ID, func(t *testing.T) {
+			indented := "  " + strings.ReplaceAll(strings.TrimSpace(string(m.Sample)), "\n", "\n  ")
+			src := strings.Replace(example, "sinks: []\n", "sinks:\n"+indented+"\n", 1)
+			p, err := LoadBytes(m.ID+"/sample.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Sinks) != 1 {
+				t.Fatalf("%d sinks loaded from the sample", len(p.Sinks))
+			}
+		})
+	}
 }
 
 func TestSecretsResolveAndNeverPrint(t *testing.T) {

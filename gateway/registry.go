@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/shouwang-iot/shouwang"
@@ -20,8 +19,9 @@ type DriverModule struct {
 
 // SinkModule registers a sink by name, like DriverModule.
 type SinkModule struct {
-	ID  string // "sink.<type>"
-	New func() shouwang.SinkConfig
+	ID     string // "sink.<type>"
+	New    func() shouwang.SinkConfig
+	Sample []byte
 }
 
 // The modules are an explicit list rather than init() side effects until
@@ -31,7 +31,7 @@ var (
 		DriverModule{ID: "driver.sim", Sample: sim.Sample, New: func() shouwang.DriverConfig { c := sim.DefaultConfig(); return &c }},
 	)
 	sinkModules = registerSinks(
-		SinkModule{ID: "sink.influxdb", New: func() shouwang.SinkConfig { c := influxdb.DefaultConfig(); return &c }},
+		SinkModule{ID: "sink.influxdb", Sample: influxdb.Sample, New: func() shouwang.SinkConfig { c := influxdb.DefaultConfig(); return &c }},
 	)
 )
 
@@ -68,11 +68,15 @@ func register[M any](id, prefix string, hasNew bool, seen map[string]M) string {
 }
 
 // DriverModules lists the registered drivers, sorted by ID.
-func DriverModules() []DriverModule {
-	var out []DriverModule
-	for _, m := range driverModules {
-		out = append(out, m)
+func DriverModules() []DriverModule { return sortedModules(driverModules) }
+
+// SinkModules lists the registered sinks, sorted by ID.
+func SinkModules() []SinkModule { return sortedModules(sinkModules) }
+
+func sortedModules[M any](mods map[string]M) []M {
+	out := make([]M, 0, len(mods))
+	for _, name := range sortedKeys(mods) {
+		out = append(out, mods[name])
 	}
-	slices.SortFunc(out, func(a, b DriverModule) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
