@@ -337,3 +337,29 @@ func TestSigtermDrainsAndFlushes(t *testing.T) {
 	p.stop(t)
 	checkAllSeq(t, vm, n, 10*time.Second)
 }
+
+// TestSigtermWithStoreDownIsBounded: with the store down, SIGTERM still
+// ends the gateway within its shutdown timeout, and the readings it could
+// not deliver go out from the outbox at the next start.
+func TestSigtermWithStoreDownIsBounded(t *testing.T) {
+	vm := testenv.StartVictoriaMetrics(t)
+	dir := t.TempDir()
+	const n = 20_000
+	body := strings.Replace(loadConfig(filepath.Join(dir, "data"), vm.URL, 20000, n), "shutdown_timeout: 30s", "shutdown_timeout: 2s", 1)
+	cfg := writeConfig(t, dir, body)
+	p := startGateway(t, cfg)
+	vm.Stop(t)
+	p.waitAcked(t, n, time.Minute)
+	start := time.Now()
+	p.stop(t)
+	took := time.Since(start)
+	t.Logf("stopped %s after SIGTERM with the store down", took.Round(time.Millisecond))
+	if took > 10*time.Second {
+		t.Fatalf("shutdown took %s with a 2s shutdown_timeout", took)
+	}
+	vm.Restart(t)
+	writeConfig(t, dir, strings.Replace(loadConfig(filepath.Join(dir, "data"), vm.URL, 0, 0), "shutdown_timeout: 30s", "shutdown_timeout: 2s", 1))
+	p2 := startGateway(t, cfg)
+	checkAllSeq(t, vm, n, time.Minute)
+	p2.stop(t)
+}
