@@ -117,6 +117,8 @@ func (g *Gateway) start(ctx context.Context) error {
 	storeFollower := bus.Follower{Name: "store", Take: func(ctx context.Context, group []shouwang.Batch) error {
 		return g.store.Write(ctx, merge(group))
 	}}
+	// With no sink the history store is where a batch becomes durable;
+	// with one, the outbox is, and the history follows.
 	commit := func(group ...shouwang.Batch) error { return g.store.Write(context.Background(), merge(group)) }
 	var followers []bus.Follower
 	if len(g.plan.Sinks) > 0 {
@@ -125,7 +127,6 @@ func (g *Gateway) start(ctx context.Context) error {
 		}
 		commit, followers = g.outbox.Append, append(followers, storeFollower)
 	}
-	// With no sink the history store is where a batch becomes durable.
 	if g.bus, err = bus.New(cfg.Bus, commit, followers, bus.Options{Now: g.now, Logger: g.logger, Registerer: g.reg}); err != nil {
 		return err
 	}
