@@ -1,0 +1,283 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/shouwang-iot/shouwang"
+)
+
+// Change is a change in an alarm's condition, for one rule and one device:
+// raised, moved to another level, or returned to normal. The workflow
+// (acknowledged, dispatched, ...) is tracked apart from it, as ISA-18.2
+// separates them.
+type Change struct {
+	Rule   string
+	Device string
+	// Active is the condition: true while it holds, false once it has
+	// returned to normal.
+	Active   bool
+	Severity shouwang.Severity
+	Level    string // the threshold level's name, or the rule type
+	Point    string
+	Value    float64 // the reading that caused the change
+	Time     time.Time
+	// Latch says the alarm needs an operator's reset after its condition
+	// returns to normal.
+	Latch bool
+}
+
+// cond is what a checker concludes about its device at one moment.
+type cond struct {
+	active   bool
+	severity shouwang.Severity
+	level    string
+	point    string
+	value    float64
+}
+
+func (c cond) same(o cond) bool {
+	return c.active == o.active && (!c.active || c.severity == o.severity && c.level == o.level)
+}
+
+// A checker is one rule's logic for one device. It keeps its own state and
+// is told the time; it never reads a clock.
+type checker interface {
+	// reading returns the condition after a good reading of a point the
+	// rule watches.
+	reading(r *shouwang.Reading, now time.Time) cond
+	// event returns the condition after a device event, or ok false if
+	// the checker does not look at events.
+	event(e *shouwang.Event, now time.Time) (c cond, ok bool)
+	// tick returns the condition at now for checkers that change with time
+	// alone (stale, exposure), or ok false.
+	tick(now time.Time) (c cond, ok bool)
+}
+
+// ruleType is what each rule type's file registers.
+type ruleType struct {
+	validate   func(r *Rule, fe *shouwang.FieldErrors)
+	newChecker func(r *Rule, d *shouwang.Device) checker
+	// points lists the points the rule watches on a device; nil means
+	// every point (stale without a point).
+	points func(r *Rule) []string
+	timed  bool // tick matters even without delays
+}
+
+var types = map[string]ruleType{}
+
+func register(name string, t ruleType) {
+	if _, dup := types[name]; dup {
+		panic("rules: type " + name + " registered twice")
+	}
+	types[name] = t
+	validators[name] = t.validate
+}
+
+// instance is one rule applied to one device, with the delays and the
+// reported condition kept generically around its checker.
+type instance struct {
+	rule   *Rule
+	device string
+	check  checker
+	state  cond // reported
+
+	pending        bool
+	pendingCond    cond
+	pendingSince   time.Time
+	pendingSamples int
+}
+
+// deviceRules indexes one device's instances by what wakes them.
+type deviceRules struct {
+	byPoint  map[string][]*instance
+	anyPoint []*instance // watch every point
+	events   []*instance
+}
+
+// Engine evaluates every rule against what the devices report. It is not
+// safe for concurrent use: one goroutine (the bus follower) feeds it.
+type Engine struct {
+	devices map[string]*deviceRules
+	timed   []*instance
+	all     []*instance
+	// MaxFuture is how far ahead of now a reading's time may be before it
+	// is taken as bad (a device with a wrong clock).
+	MaxFuture time.Duration
+}
+
+// New compiles rules against the devices they select. Every rule must
+// already have passed Validate; New checks what needs the devices (a rule
+// that selects none is an error, naming the rule).
+func New(rules []Rule, devices []shouwang.Device) (*Engine, error) {
+	e := &Engine{devices: map[string]*deviceRules{}, MaxFuture: 5 * time.Minute}
+	byID := make(map[string]*shouwang.Device, len(devices))
+	for i := range devices {
+		byID[devices[i].ID] = &devices[i]
+	}
+	for i := range rules {
+		r := &rules[i]
+		t, ok := types[r.Type]
+		if !ok {
+			return nil, ruleErr(r, "type %q is not built into this gateway", r.Type)
+		}
+		if t.newChecker == nil {
+			continue // group rules (confirm) work on changes, not devices
+		}
+		n := 0
+		for _, d := range candidates(&r.Select, devices, byID) {
+			if !r.Select.Match(d) {
+				continue
+			}
+			n++
+			in := &instance{rule: r, device: d.ID, check: t.newChecker(r, d)}
+			e.all = append(e.all, in)
+			dr := e.devices[d.ID]
+			if dr == nil {
+				dr = &deviceRules{byPoint: map[string][]*instance{}}
+				e.devices[d.ID] = dr
+			}
+			if pts := t.points(r); pts == nil {
+				dr.anyPoint = append(dr.anyPoint, in)
+			} else {
+				for _, p := range pts {
+					dr.byPoint[p] = append(dr.byPoint[p], in)
+				}
+			}
+			dr.events = append(dr.events, in)
+			if t.timed || r.OnDelay > 0 || r.OffDelay > 0 {
+				e.timed = append(e.timed, in)
+			}
+		}
+		if n == 0 {
+			return nil, ruleErr(r, "selects no device")
+		}
+	}
+	return e, nil
+}
+
+// candidates are the devices a selector could match: the ones it names, or
+// all of them.
+func candidates(s *Selector, devices []shouwang.Device, byID map[string]*shouwang.Device) []*shouwang.Device {
+	var out []*shouwang.Device
+	if len(s.Devices) > 0 {
+		for _, id := range s.Devices {
+			if d := byID[id]; d != nil {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	out = make([]*shouwang.Device, len(devices))
+	for i := range devices {
+		out[i] = &devices[i]
+	}
+	return out
+}
+
+// Reading evaluates a reading and appends the changes it causes to dst. A
+// reading that is not good, is NaN or infinite, or comes from further in
+// the future than MaxFuture neither raises nor clears anything.
+func (e *Engine) Reading(dst []Change, r *shouwang.Reading, now time.Time) []Change {
+	dr := e.devices[r.Device]
+	if dr == nil || r.Quality != shouwang.Good || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) ||
+		r.Time.Sub(now) > e.MaxFuture {
+		return dst
+	}
+	for _, in := range dr.byPoint[r.Point] {
+		dst = in.apply(dst, in.check.reading(r, now), now, true)
+	}
+	for _, in := range dr.anyPoint {
+		dst = in.apply(dst, in.check.reading(r, now), now, true)
+	}
+	return dst
+}
+
+// Event evaluates a device event and appends the changes it causes.
+func (e *Engine) Event(dst []Change, ev *shouwang.Event, now time.Time) []Change {
+	dr := e.devices[ev.Device]
+	if dr == nil {
+		return dst
+	}
+	for _, in := range dr.events {
+		if c, ok := in.check.event(ev, now); ok {
+			dst = in.apply(dst, c, now, true)
+		}
+	}
+	return dst
+}
+
+// Tick moves time on: delays run out, stale devices go stale, exposures
+// accumulate. Call it every second or so.
+func (e *Engine) Tick(dst []Change, now time.Time) []Change {
+	for _, in := range e.timed {
+		c, ok := in.check.tick(now)
+		switch {
+		case ok:
+			dst = in.apply(dst, c, now, false)
+		case in.pending:
+			dst = in.apply(dst, in.pendingCond, now, false)
+		}
+	}
+	return dst
+}
+
+// Active returns every (rule, device) whose condition holds now, for a
+// console that starts after the engine.
+func (e *Engine) Active() []Change {
+	var out []Change
+	for _, in := range e.all {
+		if in.state.active {
+			out = append(out, in.change(in.state, time.Time{}))
+		}
+	}
+	return out
+}
+
+// apply passes a checker's condition through the rule's on- and
+// off-delays and reports a change once it is due. sample says the
+// condition came from a reading or event (it counts towards on_samples).
+func (in *instance) apply(dst []Change, c cond, now time.Time, sample bool) []Change {
+	if c.same(in.state) {
+		in.pending = false
+		if c.active {
+			in.state.value, in.state.point = c.value, c.point
+		}
+		return dst
+	}
+	if !in.pending || !c.same(in.pendingCond) {
+		in.pending, in.pendingCond, in.pendingSince, in.pendingSamples = true, c, now, 0
+	}
+	in.pendingCond.value, in.pendingCond.point = c.value, c.point
+	if sample {
+		in.pendingSamples++
+	}
+	r := in.rule
+	var due bool
+	if c.active && (!in.state.active || c.severity > in.state.severity) {
+		due = in.pendingSamples >= r.OnSamples && now.Sub(in.pendingSince) >= r.OnDelay
+	} else {
+		due = now.Sub(in.pendingSince) >= r.OffDelay
+	}
+	if !due {
+		return dst
+	}
+	in.pending = false
+	in.state = in.pendingCond
+	return append(dst, in.change(in.state, now))
+}
+
+func (in *instance) change(c cond, now time.Time) Change {
+	return Change{Rule: in.rule.ID, Device: in.device, Active: c.active, Severity: c.severity, Level: c.level,
+		Point: c.point, Value: c.value, Time: now, Latch: in.rule.Latch}
+}
+
+// String is for test failures.
+func (c Change) String() string {
+	state := "normal"
+	if c.Active {
+		state = c.Severity.String() + "/" + c.Level
+	}
+	return fmt.Sprintf("%s@%s %s %s=%g at %s", c.Rule, c.Device, state, c.Point, c.Value, c.Time.Format("15:04:05.000"))
+}
