@@ -110,4 +110,4 @@ func (t *threshold) reading(r *shouwang.Reading, _ time.Time) cond {
 }
 
 func (t *threshold) event(*shouwang.Event, time.Time) (cond, bool) { return cond{}, false }
-func (t *threshold) tick(time.Time) (cond, bool)                  { return cond{}, false }
+func (t *threshold) tick(time.Time) (cond, bool)                   { return cond{}, false }
