@@ -7,6 +7,7 @@ import (
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 	"github.com/shouwang-iot/shouwang/gateway/store"
+	"github.com/shouwang-iot/shouwang/rules"
 )
 
 // Config is the one config file, as written. Load turns it into a Plan.
@@ -21,9 +22,11 @@ type Config struct {
 	// module, the other keys belong to the module's own Config.
 	Drivers []yamlconf.Raw `yaml:"drivers"`
 	Sinks   []yamlconf.Raw `yaml:"sinks"`
-	Outbox  outbox.Config  `yaml:"outbox"`
-	Bus     bus.Config     `yaml:"bus"`
-	Store   store.Config   `yaml:"store"`
+	// Rules turn readings and events into alarms.
+	Rules  []rules.Rule  `yaml:"rules"`
+	Outbox outbox.Config `yaml:"outbox"`
+	Bus    bus.Config    `yaml:"bus"`
+	Store  store.Config  `yaml:"store"`
 }
 
 // GatewayConfig is the gateway's own section.

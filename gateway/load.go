@@ -101,6 +101,7 @@ func (l *loader) load(overrides []func(*Config)) {
 	l.checkDevices(sites, drivers)
 	l.buildDrivers(drivers)
 	l.decodeSinks()
+	l.checkRules()
 	if c.Outbox.Dir == "" {
 		c.Outbox.Dir = filepath.Join(c.Gateway.DataDir, "outbox")
 	}

@@ -180,7 +180,7 @@ func TestValidate(t *testing.T) {
 		{Rule{ID: "x", Type: "magic"}, []string{`type: "magic" is not a rule type`}},
 		{Rule{ID: "", Type: TypeThreshold}, []string{"id:", "point: must name", "levels: at least one"}},
 		{Rule{ID: "x", Type: TypeThreshold, Point: "gas", Kinds: []string{"a"}, Levels: []Level{{Name: "a", Severity: "loud"}}},
-			[]string{"kinds: does not apply to a threshold rule", "levels[0]: give exactly one of above or below", `levels[0].severity: "loud"`}},
+			[]string{"kinds: does not apply to rules of type threshold", "levels[0]: give exactly one of above or below", `levels[0].severity: "loud"`}},
 		{Rule{ID: "x", Type: TypeThreshold, Point: "gas", OnDelay: time.Second, OnSamples: 2,
 			Levels: []Level{{Name: "a", Above: f(2), Severity: "alarm"}, {Name: "b", Above: f(5), Severity: "warning"}}},
 			[]string{"on_samples: give on_delay or on_samples", "levels[1].severity: warning is not above"}},

@@ -168,7 +168,7 @@ func (r *Rule) Validate() error {
 	}
 	for _, f := range r.setFields() {
 		if !slices.Contains(fields, f) {
-			fe.Add(f, "does not apply to a %s rule (its fields: %s)", r.Type, strings.Join(fields, ", "))
+			fe.Add(f, "does not apply to rules of type %s (their fields: %s)", r.Type, strings.Join(fields, ", "))
 		}
 	}
 	if r.OnDelay < 0 || r.OffDelay < 0 || r.OnSamples < 0 {

@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/rules"
+)
+
+// checkRules validates each rule on its own, then against the building
+// map: the devices it names must exist and the point it watches must be one
+// the selected devices' profiles measure. Last, it compiles them all, as the
+// gateway will at start, so nothing the engine refuses passes a check.
+func (l *loader) checkRules() {
+	rs := l.plan.Config.Rules
+	ids := map[string]bool{}
+	ok := true
+	for i := range rs {
+		r := &rs[i]
+		p := fmt.Sprintf("rules[%d]", i)
+		if err := r.Validate(); err != nil {
+			l.locate(p, err)
+			ok = false
+		}
+		if ids[r.ID] {
+			l.errorf(p+".id", "rule %q is defined twice", r.ID)
+			ok = false
+		}
+		ids[r.ID] = true
+		known := true
+		for j, id := range r.Select.Devices {
+			if !slices.ContainsFunc(l.plan.Devices, func(d shouwang.Device) bool { return d.ID == id }) {
+				l.errorf(fmt.Sprintf("%s.select.devices[%d]", p, j), "no device %q in devices", id)
+				ok, known = false, false
+			}
+		}
+		switch {
+		case !known:
+		case !slices.ContainsFunc(l.plan.Devices, func(d shouwang.Device) bool { return r.Select.Match(&d) }):
+			l.errorf(p+".select", "selects no device (check its types, tags, buildings, floors and grids)")
+			ok = false
+		case r.Point != "" && !l.pointKnown(r):
+			l.errorf(p+".point", "no selected device measures %q (their profiles list: %s)", r.Point, strings.Join(l.selectedPoints(r), ", "))
+			ok = false
+		}
+	}
+	if !ok || len(rs) == 0 || len(l.errs) > 0 {
+		return
+	}
+	if _, err := rules.New(rs, l.plan.Devices); err != nil {
+		path := "rules"
+		for i := range rs {
+			if strings.HasPrefix(err.Error(), "rule "+rs[i].ID+":") {
+				path = fmt.Sprintf("rules[%d]", i)
+			}
+		}
+		l.errorf(path, "%v", err)
+	}
+}
+
+// pointKnown says whether a selected device's profile has the rule's
+// point; devices without a profile are taken on trust.
+func (l *loader) pointKnown(r *rules.Rule) bool {
+	for i := range l.plan.Devices {
+		d := &l.plan.Devices[i]
+		if !r.Select.Match(d) {
+			continue
+		}
+		prof := l.plan.Profiles[d.Profile]
+		if prof == nil {
+			return true
+		}
+		if slices.ContainsFunc(prof.Points, func(pt PointSpec) bool { return pt.Name == r.Point }) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) selectedPoints(r *rules.Rule) []string {
+	var pts []string
+	for i := range l.plan.Devices {
+		d := &l.plan.Devices[i]
+		if prof := l.plan.Profiles[d.Profile]; prof != nil && r.Select.Match(d) {
+			for _, pt := range prof.Points {
+				if !slices.Contains(pts, pt.Name) {
+					pts = append(pts, pt.Name)
+				}
+			}
+		}
+	}
+	slices.Sort(pts)
+	return pts
+}
