@@ -63,6 +63,9 @@ type ruleType struct {
 	// every point (stale without a point).
 	points func(r *Rule) []string
 	timed  bool // tick matters even without delays
+	// newGroups replaces newChecker for a rule that works on the other
+	// rules' changes (confirm): it gets the devices the rule selects.
+	newGroups func(r *Rule, devices []*shouwang.Device) ([]group, error)
 }
 
 var types = map[string]ruleType{}
@@ -102,6 +105,9 @@ type Engine struct {
 	devices map[string]*deviceRules
 	timed   []*instance
 	all     []*instance
+	groups  []group
+	// groupsOf indexes groups by member device (see feedGroups).
+	groupsOf map[string][]group
 	// MaxFuture is how far ahead of now a reading's time may be before it
 	// is taken as bad (a device with a wrong clock).
 	MaxFuture time.Duration
@@ -122,8 +128,11 @@ func New(rules []Rule, devices []shouwang.Device) (*Engine, error) {
 		if !ok {
 			return nil, ruleErr(r, "type %q is not built into this gateway", r.Type)
 		}
-		if t.newChecker == nil {
-			continue // group rules (confirm) work on changes, not devices
+		if t.newChecker == nil { // group rules (confirm) work on changes, not devices
+			if err := e.addGroups(r, t, devices, byID); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		n := 0
 		for _, d := range candidates(&r.Select, devices, byID) {
@@ -180,6 +189,7 @@ func candidates(s *Selector, devices []shouwang.Device, byID map[string]*shouwan
 // reading that is not good, is NaN or infinite, or comes from further in
 // the future than MaxFuture neither raises nor clears anything.
 func (e *Engine) Reading(dst []Change, r *shouwang.Reading, now time.Time) []Change {
+	from := len(dst)
 	dr := e.devices[r.Device]
 	if dr == nil || r.Quality != shouwang.Good || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) ||
 		r.Time.Sub(now) > e.MaxFuture {
@@ -191,11 +201,12 @@ func (e *Engine) Reading(dst []Change, r *shouwang.Reading, now time.Time) []Cha
 	for _, in := range dr.anyPoint {
 		dst = in.apply(dst, in.check.reading(r, now), now, true)
 	}
-	return dst
+	return e.feedGroups(dst, from, now)
 }
 
 // Event evaluates a device event and appends the changes it causes.
 func (e *Engine) Event(dst []Change, ev *shouwang.Event, now time.Time) []Change {
+	from := len(dst)
 	dr := e.devices[ev.Device]
 	if dr == nil {
 		return dst
@@ -205,12 +216,13 @@ func (e *Engine) Event(dst []Change, ev *shouwang.Event, now time.Time) []Change
 			dst = in.apply(dst, c, now, true)
 		}
 	}
-	return dst
+	return e.feedGroups(dst, from, now)
 }
 
 // Tick moves time on: delays run out, stale devices go stale, exposures
 // accumulate. Call it every second or so.
 func (e *Engine) Tick(dst []Change, now time.Time) []Change {
+	from := len(dst)
 	for _, in := range e.timed {
 		c, ok := in.check.tick(now)
 		switch {
@@ -220,7 +232,7 @@ func (e *Engine) Tick(dst []Change, now time.Time) []Change {
 			dst = in.apply(dst, in.pendingCond, now, false)
 		}
 	}
-	return dst
+	return e.feedGroups(dst, from, now)
 }
 
 // Active returns every (rule, device) whose condition holds now, for a
@@ -230,6 +242,11 @@ func (e *Engine) Active() []Change {
 	for _, in := range e.all {
 		if in.state.active {
 			out = append(out, in.change(in.state, time.Time{}))
+		}
+	}
+	for _, g := range e.groups {
+		if c, ok := g.active(); ok {
+			out = append(out, c)
 		}
 	}
 	return out
