@@ -41,6 +41,11 @@ func (l *loader) checkRules() {
 		case !slices.ContainsFunc(l.plan.Devices, func(d shouwang.Device) bool { return r.Select.Match(&d) }):
 			l.errorf(p+".select", "selects no device (check its types, tags, buildings, floors and grids)")
 			ok = false
+		case r.Type == rules.TypeExpression && r.Expr != "":
+			if _, err := rules.CompileExpr(r.Expr, l.selectedPoints(r)); err != nil {
+				l.errorf(p+".expr", "%v", err)
+				ok = false
+			}
 		case r.Point != "" && !l.pointKnown(r):
 			l.errorf(p+".point", "no selected device measures %q (their profiles list: %s)", r.Point, strings.Join(l.selectedPoints(r), ", "))
 			ok = false
@@ -79,15 +84,22 @@ func (l *loader) pointKnown(r *rules.Rule) bool {
 	return false
 }
 
+// selectedPoints lists the points the selected devices' profiles measure;
+// nil when some selected device has no profile (then any point may exist).
 func (l *loader) selectedPoints(r *rules.Rule) []string {
 	var pts []string
 	for i := range l.plan.Devices {
 		d := &l.plan.Devices[i]
-		if prof := l.plan.Profiles[d.Profile]; prof != nil && r.Select.Match(d) {
-			for _, pt := range prof.Points {
-				if !slices.Contains(pts, pt.Name) {
-					pts = append(pts, pt.Name)
-				}
+		if !r.Select.Match(d) {
+			continue
+		}
+		prof := l.plan.Profiles[d.Profile]
+		if prof == nil {
+			return nil
+		}
+		for _, pt := range prof.Points {
+			if !slices.Contains(pts, pt.Name) {
+				pts = append(pts, pt.Name)
 			}
 		}
 	}
