@@ -22,11 +22,13 @@ type Config struct {
 	// module, the other keys belong to the module's own Config.
 	Drivers []yamlconf.Raw `yaml:"drivers"`
 	Sinks   []yamlconf.Raw `yaml:"sinks"`
-	// Rules turn readings and events into alarms.
-	Rules  []rules.Rule  `yaml:"rules"`
-	Outbox outbox.Config `yaml:"outbox"`
-	Bus    bus.Config    `yaml:"bus"`
-	Store  store.Config  `yaml:"store"`
+	// Rules turn readings and events into alarms; Alarms says how the
+	// alarms are handled (escalation, shelving, chattering).
+	Rules  []rules.Rule      `yaml:"rules"`
+	Alarms rules.AlarmConfig `yaml:"alarms"`
+	Outbox outbox.Config     `yaml:"outbox"`
+	Bus    bus.Config        `yaml:"bus"`
+	Store  store.Config      `yaml:"store"`
 }
 
 // GatewayConfig is the gateway's own section.
@@ -110,6 +112,7 @@ func DefaultConfig() Config {
 			Log:             LogConfig{Level: "info", Format: "text"},
 			ShutdownTimeout: 10 * time.Second,
 		},
+		Alarms: rules.DefaultAlarmConfig(),
 		Outbox: outbox.DefaultConfig(),
 		Bus:    bus.DefaultConfig(),
 		Store:  store.DefaultConfig(),

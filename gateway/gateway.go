@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/alarms"
 	"github.com/shouwang-iot/shouwang/gateway/bus"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 	"github.com/shouwang-iot/shouwang/gateway/store"
+	"github.com/shouwang-iot/shouwang/rules"
 )
 
 // Version is set at build time with -ldflags "-X ...gateway.Version=v1.2.3".
@@ -56,7 +58,12 @@ type Gateway struct {
 	fwdWG     sync.WaitGroup
 	drvCancel context.CancelFunc
 	drvWG     sync.WaitGroup
-	httpWG    sync.WaitGroup
+
+	desk       *alarms.Desk
+	journal    *alarms.Journal
+	deskCancel context.CancelFunc
+	deskWG     sync.WaitGroup
+	httpWG     sync.WaitGroup
 }
 
 // driverRun is a driver and the state /readyz reports for it.
@@ -121,6 +128,12 @@ func (g *Gateway) start(ctx context.Context) error {
 	// with one, the outbox is, and the history follows.
 	commit := func(group ...shouwang.Batch) error { return g.store.Write(context.Background(), merge(group)) }
 	var followers []bus.Follower
+	if len(cfg.Rules) > 0 {
+		if err := g.openDesk(ctx); err != nil {
+			return err
+		}
+		followers = append(followers, bus.Follower{Name: "alarms", Take: g.desk.Take})
+	}
 	if len(g.plan.Sinks) > 0 {
 		if err := g.openSinks(); err != nil {
 			return err
@@ -179,6 +192,32 @@ func (g *Gateway) openSinks() error {
 		}
 		g.forwarders = append(g.forwarders, f)
 	}
+	return nil
+}
+
+// openDesk builds the rule engine and the alarm book, brings the open
+// alarms back from the journal and starts the desk's clock.
+func (g *Gateway) openDesk(ctx context.Context) error {
+	cfg := &g.plan.Config
+	engine, err := rules.New(cfg.Rules, g.plan.Devices)
+	if err != nil {
+		return err
+	}
+	book, err := rules.NewAlarmBook(cfg.Alarms)
+	if err != nil {
+		return err
+	}
+	if g.journal, err = alarms.OpenJournal(ctx, g.store.DB()); err != nil {
+		return err
+	}
+	g.desk, err = alarms.NewDesk(ctx, engine, book, g.journal, g.plan.Devices,
+		alarms.Options{Now: g.now, Logger: g.logger, Registerer: g.reg})
+	if err != nil {
+		return err
+	}
+	var deskCtx context.Context
+	deskCtx, g.deskCancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.deskWG.Go(func() { g.desk.Run(deskCtx, time.Second) })
 	return nil
 }
 
@@ -260,6 +299,10 @@ func (g *Gateway) shutdown() error {
 			errs = append(errs, err)
 		}
 	}
+	if g.deskCancel != nil {
+		g.deskCancel()
+		g.deskWG.Wait()
+	}
 	for _, f := range g.forwarders {
 		f.Drain()
 	}
@@ -291,6 +334,9 @@ func (g *Gateway) shutdown() error {
 		}
 		hcancel()
 		g.httpWG.Wait()
+	}
+	if g.journal != nil {
+		errs = append(errs, g.journal.Close())
 	}
 	if g.store != nil {
 		errs = append(errs, g.store.Close())

@@ -40,12 +40,17 @@ func (g *Gateway) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", g.readyz)
 	mux.Handle("/api/v1/", g.store.Handler())
+	if g.desk != nil {
+		mux.Handle("/api/v1/alarms", g.desk.Handler())
+		mux.Handle("/api/v1/alarms/", g.desk.Handler())
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "Shouwang %s (%s)\n\n"+
 			"/metrics              Prometheus metrics\n"+
 			"/healthz, /readyz     liveness and readiness\n"+
 			"/api/v1/readings      history: ?device=ID&point=gas&from=RFC3339&to=RFC3339&format=csv\n"+
-			"/api/v1/events        events:  ?device=ID&kind=smoke_alarm&from=...&to=...\n",
+			"/api/v1/events        events:  ?device=ID&kind=smoke_alarm&from=...&to=...\n"+
+			"/api/v1/alarms        open alarms; /api/v1/alarms/{id}, POST /api/v1/alarms/{id}/acknowledge ...\n",
 			Version, g.plan.Config.Gateway.Name)
 	})
 	return mux

@@ -102,6 +102,7 @@ func (l *loader) load(overrides []func(*Config)) {
 	l.buildDrivers(drivers)
 	l.decodeSinks()
 	l.checkRules()
+	l.locate("alarms", c.Alarms.Validate())
 	if c.Outbox.Dir == "" {
 		c.Outbox.Dir = filepath.Join(c.Gateway.DataDir, "outbox")
 	}

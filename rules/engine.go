@@ -252,6 +252,24 @@ func (e *Engine) Active() []Change {
 	return out
 }
 
+// Restore tells the engine which conditions held before a restart (the
+// open alarms the journal brought back), so that the first reading back to
+// normal clears them instead of leaving them active for ever. A checker's
+// own history (a dose, a rate window) starts afresh. Changes naming a rule
+// or device the engine does not have are ignored.
+func (e *Engine) Restore(active []Change) {
+	for _, c := range active {
+		if !c.Active {
+			continue
+		}
+		for _, in := range e.all {
+			if in.rule.ID == c.Rule && in.device == c.Device {
+				in.state = cond{active: true, severity: c.Severity, level: c.Level, point: c.Point, value: c.Value}
+			}
+		}
+	}
+}
+
 // apply passes a checker's condition through the rule's on- and
 // off-delays and reports a change once it is due. sample says the
 // condition came from a reading or event (it counts towards on_samples).

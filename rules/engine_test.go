@@ -237,3 +237,21 @@ func TestDeterministic(t *testing.T) {
 		t.Fatalf("two plays differ or are empty: %d vs %d changes", len(a), len(b))
 	}
 }
+
+// TestRestore: a condition that held before a restart clears on the first
+// normal reading after it.
+func TestRestore(t *testing.T) {
+	e, _ := New([]Rule{gasRule()}, testDevices)
+	e.Restore([]Change{{Rule: "gas", Device: "gas-1202", Active: true, Severity: shouwang.Alarm, Level: "alarm", Point: "gas", Value: 30}})
+	if len(e.Active()) != 1 {
+		t.Fatal("restored condition not active")
+	}
+	got := e.Reading(nil, &shouwang.Reading{Device: "gas-1202", Point: "gas", Value: 30, Time: t0}, t0)
+	if len(got) != 0 {
+		t.Fatalf("still alarming: %v", got)
+	}
+	got = e.Reading(nil, &shouwang.Reading{Device: "gas-1202", Point: "gas", Value: 1, Time: t0}, t0)
+	if len(got) != 1 || got[0].Active {
+		t.Fatalf("back to normal: %v", got)
+	}
+}

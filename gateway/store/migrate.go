@@ -37,6 +37,33 @@ CREATE TABLE events (
 
 CREATE INDEX events_ts ON events (ts);
 `,
+	// 2: the alarm journal (gateway/alarms). Every transition of every alarm,
+	// in order; the open alarms as the book last left them; closed alarms.
+	`
+CREATE TABLE alarm_transitions (
+	alarm_id INTEGER NOT NULL,
+	seq      INTEGER NOT NULL, -- per alarm, from 1
+	ts       INTEGER NOT NULL, -- unix milliseconds
+	kind     TEXT    NOT NULL,
+	body     TEXT    NOT NULL, -- rules.Transition as JSON
+	PRIMARY KEY (alarm_id, seq)
+) WITHOUT ROWID, STRICT;
+
+CREATE INDEX alarm_transitions_ts ON alarm_transitions (ts);
+
+CREATE TABLE alarm_book (
+	id       INTEGER PRIMARY KEY CHECK (id = 1),
+	snapshot TEXT    NOT NULL -- rules.AlarmSnapshot as JSON
+) STRICT;
+
+CREATE TABLE alarms_closed (
+	id        INTEGER PRIMARY KEY,
+	closed_at INTEGER NOT NULL, -- unix milliseconds
+	body      TEXT    NOT NULL  -- rules.Alarm as JSON
+) STRICT;
+
+CREATE INDEX alarms_closed_at ON alarms_closed (closed_at);
+`,
 }
 
 // migrate brings db up to len(list) migrations and returns the schema

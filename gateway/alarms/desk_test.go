@@ -1,0 +1,239 @@
+package alarms
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/store"
+	"github.com/shouwang-iot/shouwang/rules"
+)
+
+var t0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+
+// clock is a scripted clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Set(d time.Duration) {
+	c.mu.Lock()
+	c.now = t0.Add(d)
+	c.mu.Unlock()
+}
+
+var devices = []shouwang.Device{{ID: "gas-1202", Name: "1202 厨房燃气", Type: "gas",
+	Location: shouwang.Location{Community: "阳光花园", Building: "3号楼", Unit: "2", Floor: 12, Room: "1202", Grid: "GX-03"},
+	Tags:     map[string]string{"resident": "elderly"}}}
+
+func f(v float64) *float64 { return &v }
+
+var gasRule = rules.Rule{ID: "kitchen-gas", Type: rules.TypeThreshold, Point: "gas", Latch: true, Deadband: 2,
+	Select: rules.Selector{Types: []string{"gas"}},
+	Levels: []rules.Level{{Name: "warning", Above: f(10), Severity: "warning"}, {Name: "alarm", Above: f(25), Severity: "alarm"}}}
+
+// fixture is a desk on a real SQLite store in dir.
+type fixture struct {
+	desk  *Desk
+	clock *clock
+	close func()
+}
+
+func openDesk(t *testing.T, dir string, c *clock) *fixture {
+	t.Helper()
+	cfg := store.DefaultConfig()
+	cfg.Path, cfg.PruneInterval = filepath.Join(dir, "history.db"), 0
+	st, err := store.Open(context.Background(), cfg, c.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(context.Background(), st.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := rules.New([]rules.Rule{gasRule}, devices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	book, _ := rules.NewAlarmBook(rules.DefaultAlarmConfig())
+	d, err := NewDesk(context.Background(), engine, book, j, devices, Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	fx := &fixture{desk: d, clock: c, close: func() {
+		if !closed {
+			closed = true
+			j.Close()
+			st.Close()
+		}
+	}}
+	t.Cleanup(fx.close)
+	return fx
+}
+
+func (fx *fixture) gas(t *testing.T, at time.Duration, v float64) {
+	t.Helper()
+	fx.clock.Set(at)
+	b := shouwang.Batch{Readings: []shouwang.Reading{{Device: "gas-1202", Point: "gas", Value: v, Unit: "%LEL", Time: t0.Add(at)}}}
+	if err := fx.desk.Take(context.Background(), []shouwang.Batch{b}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func call(t *testing.T, h http.Handler, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
+// TestLifecycleThroughTheAPI: the gas leak raises a warning, then an alarm
+// (one episode), the duty officer works it to closed through the API, and
+// every refused step says why.
+func TestLifecycleThroughTheAPI(t *testing.T) {
+	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	feed, stop := fx.desk.Subscribe(100)
+	defer stop()
+	h := fx.desk.Handler()
+	fx.gas(t, 0, 12)
+	fx.gas(t, time.Second, 30)
+	m := <-feed
+	if m.Kind != rules.KindRaised || m.Severity != shouwang.Warning || m.Location.Room != "1202" || m.Links["acknowledge"] != "/api/v1/alarms/1/acknowledge" {
+		t.Fatalf("first announcement: %+v", m)
+	}
+	if m2 := <-feed; m2.AlarmID != 1 || m2.Severity != shouwang.Alarm {
+		t.Fatalf("the rise to alarm is not the same episode: %+v", m2)
+	}
+	code, list := call(t, h, "GET", "/api/v1/alarms", "")
+	alarms := list["alarms"].([]any)
+	if code != 200 || len(alarms) != 1 {
+		t.Fatalf("list: %d %v", code, list)
+	}
+	steps := []struct {
+		path, body string
+		code       int
+		want       string
+	}{
+		{"/api/v1/alarms/1/close", `{"operator":"王警官"}`, 409, "cannot close"},
+		{"/api/v1/alarms/1/acknowledge", `{"operator":""}`, 400, "operator"},
+		{"/api/v1/alarms/1/acknowledge", `{"operator":"王警官","bogus":1}`, 400, "unknown field"},
+		{"/api/v1/alarms/9/acknowledge", `{"operator":"王警官"}`, 404, "9"},
+		{"/api/v1/alarms/x/acknowledge", `{"operator":"王警官"}`, 400, "not a number"},
+		{"/api/v1/alarms/1/explode", `{"operator":"王警官"}`, 404, "action"},
+		{"/api/v1/alarms/1/acknowledge", `{"operator":"王警官","note":"看到了"}`, 200, "acknowledged"},
+		{"/api/v1/alarms/1/dispatch", `{"operator":"王警官","note":"物业李师傅上门"}`, 200, "dispatched"},
+		{"/api/v1/alarms/1/resolve", `{"operator":"李师傅","note":"关阀通风"}`, 200, "resolved"},
+		{"/api/v1/alarms/1/close", `{"operator":"王警官"}`, 409, "condition is still active"},
+	}
+	for _, s := range steps {
+		code, out := call(t, h, "POST", s.path, s.body)
+		text, _ := json.Marshal(out)
+		if code != s.code || !bytes.Contains(text, []byte(s.want)) {
+			t.Fatalf("POST %s %s: %d %s, want %d containing %q", s.path, s.body, code, text, s.code, s.want)
+		}
+	}
+	fx.gas(t, time.Minute, 0.5) // the gas is gone; the rule latches
+	code, out := call(t, h, "POST", "/api/v1/alarms/1/close", `{"operator":"王警官"}`)
+	if code != 409 || !strings.Contains(out["error"].(string), "reset") {
+		t.Fatalf("close before reset: %d %v", code, out)
+	}
+	for _, a := range []string{"reset", "close"} {
+		if code, out := call(t, h, "POST", "/api/v1/alarms/1/"+a, `{"operator":"王警官","note":"复核"}`); code != 200 {
+			t.Fatalf("%s: %d %v", a, code, out)
+		}
+	}
+	code, one := call(t, h, "GET", "/api/v1/alarms/1", "")
+	hist := one["history"].([]any)
+	if code != 200 || len(hist) < 8 {
+		t.Fatalf("history of a closed alarm: %d, %d entries", code, len(hist))
+	}
+	if _, list := call(t, h, "GET", "/api/v1/alarms", ""); len(list["alarms"].([]any)) != 0 {
+		t.Fatal("closed alarm still listed as open")
+	}
+	_, closed := call(t, h, "GET", "/api/v1/alarms/closed?from=2026-11-24T00:00:00Z", "")
+	if len(closed["alarms"].([]any)) != 1 {
+		t.Fatalf("closed list: %v", closed)
+	}
+	code, fig := call(t, h, "GET", "/api/v1/alarms/figures?from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z&grid=GX-03", "")
+	if code != 200 || fig["ShareClosed"] != 1.0 {
+		t.Fatalf("figures: %d %v", code, fig)
+	}
+}
+
+// TestEscalation: nobody acknowledges; the alarm escalates at the
+// configured delays and stops once someone does.
+func TestEscalation(t *testing.T) {
+	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx.gas(t, 0, 30)
+	var levels []int
+	for _, at := range []time.Duration{time.Minute, 2 * time.Minute, 7 * time.Minute} {
+		fx.clock.Set(at)
+		fx.desk.Tick(context.Background())
+		a := fx.desk.Open()[0]
+		levels = append(levels, a.Escalation)
+	}
+	if levels[0] != 1 || levels[1] != 2 || levels[2] != 3 {
+		t.Fatalf("escalation levels at 1m, 2m, 7m: %v", levels)
+	}
+	if _, err := fx.desk.Act(context.Background(), 1, rules.ActionAcknowledge, "王警官", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	fx.clock.Set(time.Hour)
+	fx.desk.Tick(context.Background())
+	if fx.desk.Open()[0].Escalation != 3 {
+		t.Fatal("escalated after acknowledgement")
+	}
+}
+
+// TestRestartBringsAlarmsBack: the open alarm and its history come back
+// after a restart, exactly as they were, and clear on the first normal
+// reading.
+func TestRestartBringsAlarmsBack(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{now: t0}
+	fx := openDesk(t, dir, c)
+	fx.gas(t, 0, 30)
+	fx.desk.Act(context.Background(), 1, rules.ActionAcknowledge, "王警官", "收到", time.Time{})
+	before := fx.desk.Open()
+	fx.close()
+
+	fx2 := openDesk(t, dir, c)
+	after := fx2.desk.Open()
+	b1, _ := json.Marshal(before)
+	b2, _ := json.Marshal(after)
+	if !bytes.Equal(b1, b2) {
+		t.Fatalf("after the restart:\n%s\nbefore:\n%s", b2, b1)
+	}
+	_, hist, err := fx2.desk.Get(context.Background(), 1)
+	if err != nil || len(hist) != 2 || hist[1].Operator != "王警官" {
+		t.Fatalf("history after restart: %v %v", hist, err)
+	}
+	fx2.gas(t, time.Minute, 0)
+	if a := fx2.desk.Open()[0]; a.Active || !a.Latched {
+		t.Fatalf("the first normal reading did not clear the condition: %+v", a)
+	}
+	// A new episode after close gets the next id, not 1 again.
+	for _, act := range []rules.Action{rules.ActionResolve, rules.ActionReset, rules.ActionClose} {
+		if _, err := fx2.desk.Act(context.Background(), 1, act, "王警官", "ok", time.Time{}); err != nil {
+			t.Fatal(act, err)
+		}
+	}
+	fx2.gas(t, 2*time.Minute, 40)
+	if a := fx2.desk.Open(); len(a) != 1 || a[0].ID != 2 {
+		t.Fatalf("new episode: %+v", a)
+	}
+}

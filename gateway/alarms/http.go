@@ -1,0 +1,225 @@
+package alarms
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/rules"
+)
+
+// Handler serves the alarm API:
+//
+//	GET  /api/v1/alarms                     open alarms (?severity=alarm&building=3号楼&state=raised)
+//	GET  /api/v1/alarms/closed?from=RFC3339 closed alarms
+//	GET  /api/v1/alarms/figures?from=&to=&grid=   time to acknowledge, time to close, share closed
+//	GET  /api/v1/alarms/{id}                one alarm with its history
+//	POST /api/v1/alarms/{id}/{action}       acknowledge, dispatch, resolve, close, reset, shelve, unshelve
+//	                                        body {"operator": "...", "note": "...", "until": RFC3339 (shelve)}
+func (d *Desk) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/alarms", d.listOpen)
+	mux.HandleFunc("GET /api/v1/alarms/closed", d.listClosed)
+	mux.HandleFunc("GET /api/v1/alarms/figures", d.figures)
+	mux.HandleFunc("GET /api/v1/alarms/{id}", d.getOne)
+	mux.HandleFunc("POST /api/v1/alarms/{id}/{action}", d.act)
+	return mux
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func badRequest(w http.ResponseWriter, format string, args ...any) {
+	writeJSON(w, http.StatusBadRequest, apiError{fmt.Sprintf(format, args...)})
+}
+
+// errorStatus maps the book's errors to HTTP, in this one place.
+func errorStatus(err error) int {
+	switch {
+	case errors.Is(err, rules.ErrNoAlarm):
+		return http.StatusNotFound
+	case errors.Is(err, rules.ErrInvalidStep):
+		return http.StatusConflict
+	case errors.Is(err, rules.ErrInvalidInput):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+func (d *Desk) listOpen(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var sev *shouwang.Severity
+	if s := q.Get("severity"); s != "" {
+		v, ok := shouwang.ParseSeverity(s)
+		if !ok {
+			badRequest(w, "severity %q is not one of %s", s, strings.Join(shouwang.SeverityNames(), ", "))
+			return
+		}
+		sev = &v
+	}
+	var state *rules.WorkflowState
+	if s := q.Get("state"); s != "" {
+		var v rules.WorkflowState
+		if err := v.UnmarshalText([]byte(s)); err != nil {
+			badRequest(w, "state: %v", err)
+			return
+		}
+		state = &v
+	}
+	building := q.Get("building")
+	out := []Message{}
+	for _, a := range d.Open() {
+		dev, _ := d.Device(a.Device)
+		if sev != nil && a.Severity < *sev || state != nil && a.State != *state ||
+			building != "" && dev.Location.Building != building {
+			continue
+		}
+		out = append(out, d.alarmView(a))
+	}
+	// Most severe first, then oldest: the order a duty officer works in.
+	slices.SortStableFunc(out, func(x, y Message) int {
+		if x.Severity != y.Severity {
+			return int(y.Severity) - int(x.Severity)
+		}
+		return x.Time.Compare(y.Time)
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"alarms": out})
+}
+
+// alarmView presents an alarm the way a transition message does.
+func (d *Desk) alarmView(a rules.Alarm) Message {
+	return d.message(rules.Transition{AlarmID: a.ID, Seq: a.Seq, Time: a.RaisedAt, Rule: a.Rule, Device: a.Device,
+		Severity: a.Severity, Peak: a.Peak, Level: a.Level, Point: a.Point, Value: a.Value, Active: a.Active,
+		Latched: a.Latched, State: a.State, Escalation: a.Escalation, Chattering: a.Chattering, ShelvedUntil: a.Shelf.Until})
+}
+
+func parseTime(w http.ResponseWriter, name, v string, def time.Time) (time.Time, bool) {
+	if v == "" {
+		return def, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		badRequest(w, "%s %q is not a time (want RFC 3339, e.g. 2026-11-24T08:00:00+08:00)", name, v)
+		return t, false
+	}
+	return t, true
+}
+
+func (d *Desk) listClosed(w http.ResponseWriter, r *http.Request) {
+	from, ok := parseTime(w, "from", r.URL.Query().Get("from"), d.now().Add(-24*time.Hour))
+	if !ok {
+		return
+	}
+	as, err := d.journal.ClosedSince(r.Context(), from.UnixMilli(), 1000)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+		d.logger.Error("listing closed alarms", "err", err)
+		return
+	}
+	out := []Message{}
+	for _, a := range as {
+		out = append(out, d.alarmView(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alarms": out})
+}
+
+func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	now := d.now()
+	to, ok := parseTime(w, "to", q.Get("to"), now)
+	if !ok {
+		return
+	}
+	from, ok := parseTime(w, "from", q.Get("from"), to.Add(-24*time.Hour))
+	if !ok {
+		return
+	}
+	if !from.Before(to) {
+		badRequest(w, "from must be before to")
+		return
+	}
+	closed, err := d.journal.ClosedSince(r.Context(), from.Add(-30*24*time.Hour).UnixMilli(), 100_000)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+		return
+	}
+	grid := q.Get("grid")
+	keep := func(a *rules.Alarm) bool {
+		dev, _ := d.Device(a.Device)
+		return grid == "" || dev.Location.Grid == grid
+	}
+	fig := rules.ComputeAlarmFigures(append(closed, d.Open()...), from, to, keep)
+	writeJSON(w, http.StatusOK, fig)
+}
+
+func alarmID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		badRequest(w, "alarm id %q is not a number", r.PathValue("id"))
+		return 0, false
+	}
+	return id, true
+}
+
+func (d *Desk) getOne(w http.ResponseWriter, r *http.Request) {
+	id, ok := alarmID(w, r)
+	if !ok {
+		return
+	}
+	a, history, err := d.Get(r.Context(), id)
+	if err != nil {
+		writeJSON(w, errorStatus(err), apiError{err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alarm": a, "view": d.alarmView(a), "history": history, "actions": a.Actions()})
+}
+
+type actBody struct {
+	Operator string    `json:"operator"`
+	Note     string    `json:"note"`
+	Until    time.Time `json:"until"`
+}
+
+func (d *Desk) act(w http.ResponseWriter, r *http.Request) {
+	id, ok := alarmID(w, r)
+	if !ok {
+		return
+	}
+	var action rules.Action
+	if err := action.UnmarshalText([]byte(r.PathValue("action"))); err != nil {
+		writeJSON(w, http.StatusNotFound, apiError{err.Error()})
+		return
+	}
+	var body actBody
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		badRequest(w, "body: %v (want JSON like {\"operator\": \"王警官\", \"note\": \"on my way\"})", err)
+		return
+	}
+	t, err := d.Act(r.Context(), id, action, body.Operator, body.Note, body.Until)
+	if err != nil && errorStatus(err) != http.StatusInternalServerError {
+		writeJSON(w, errorStatus(err), apiError{err.Error()})
+		return
+	}
+	// A journal failure still leaves the step done; the response says so.
+	resp := map[string]any{"transition": d.message(t)}
+	if err != nil {
+		resp["warning"] = "the step is done but the journal failed to record it"
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,161 @@
+// Package alarms runs the alarm desk: the rule engine and the alarm book
+// fed from the bus, every transition committed to the journal before it
+// is announced, and the HTTP API the police room works through.
+package alarms
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/shouwang-iot/shouwang/rules"
+)
+
+// Journal is the audit trail: every transition of every alarm, in order,
+// and the open alarms as the book last left them, so that they come back
+// after a restart exactly as they were. It writes through one connection
+// of its own with synchronous=FULL: a transition is on disk before anyone
+// hears of it, whatever the history store's setting.
+type Journal struct {
+	conn *sql.Conn // writes
+	db   *sql.DB   // reads, beside the writes
+}
+
+// OpenJournal takes a connection from db (the history store's database,
+// migrated to hold the journal's tables).
+func OpenJournal(ctx context.Context, db *sql.DB) (*Journal, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("alarm journal: %w", err)
+	}
+	return &Journal{conn: conn, db: db}, nil
+}
+
+// Commit writes transitions, the book's snapshot and the alarms it closed,
+// in one transaction.
+func (j *Journal) Commit(ctx context.Context, ts []rules.Transition, snap rules.AlarmSnapshot, closed []rules.Alarm) error {
+	tx, err := j.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("alarm journal: %w", err)
+	}
+	defer tx.Rollback()
+	for _, t := range ts {
+		body, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("alarm journal: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alarm_transitions (alarm_id, seq, ts, kind, body) VALUES (?, ?, ?, ?, ?)`,
+			int64(t.AlarmID), int64(t.Seq), t.Time.UnixMilli(), t.Kind.String(), string(body)); err != nil {
+			return fmt.Errorf("alarm journal: alarm %d transition %d: %w", t.AlarmID, t.Seq, err)
+		}
+	}
+	for _, a := range closed {
+		body, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("alarm journal: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO alarms_closed (id, closed_at, body) VALUES (?, ?, ?)`,
+			int64(a.ID), a.Closed.Time.UnixMilli(), string(body)); err != nil {
+			return fmt.Errorf("alarm journal: closed alarm %d: %w", a.ID, err)
+		}
+	}
+	body, err := json.Marshal(snap)
+	if err != nil {
+		return fmt.Errorf("alarm journal: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO alarm_book (id, snapshot) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot`, string(body)); err != nil {
+		return fmt.Errorf("alarm journal: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("alarm journal: %w", err)
+	}
+	return nil
+}
+
+// Load returns the book as it was last committed; ok is false when the
+// journal is new.
+func (j *Journal) Load(ctx context.Context) (snap rules.AlarmSnapshot, ok bool, err error) {
+	var body string
+	err = j.conn.QueryRowContext(ctx, `SELECT snapshot FROM alarm_book WHERE id = 1`).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return snap, false, nil
+	}
+	if err != nil {
+		return snap, false, fmt.Errorf("alarm journal: %w", err)
+	}
+	if err := json.Unmarshal([]byte(body), &snap); err != nil {
+		return snap, false, fmt.Errorf("alarm journal: the saved book does not read back: %w", err)
+	}
+	return snap, true, nil
+}
+
+// History returns every transition of one alarm, in order.
+func (j *Journal) History(ctx context.Context, id uint64) ([]rules.Transition, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT body FROM alarm_transitions WHERE alarm_id = ? ORDER BY seq`, int64(id))
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: %w", err)
+	}
+	defer rows.Close()
+	var out []rules.Transition
+	for rows.Next() {
+		var body string
+		var t rules.Transition
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("alarm journal: %w", err)
+		}
+		if err := json.Unmarshal([]byte(body), &t); err != nil {
+			return nil, fmt.Errorf("alarm journal: alarm %d: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Closed returns a closed alarm; ok is false if there is none with that id.
+func (j *Journal) Closed(ctx context.Context, id uint64) (a rules.Alarm, ok bool, err error) {
+	var body string
+	err = j.db.QueryRowContext(ctx, `SELECT body FROM alarms_closed WHERE id = ?`, int64(id)).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(body), &a)
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("alarm journal: %w", err)
+	}
+	return a, true, nil
+}
+
+// ClosedSince returns the alarms closed at or after since, oldest first,
+// at most limit.
+func (j *Journal) ClosedSince(ctx context.Context, sinceMs int64, limit int) ([]rules.Alarm, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT body FROM alarms_closed WHERE closed_at >= ? ORDER BY closed_at LIMIT ?`, sinceMs, limit)
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: %w", err)
+	}
+	defer rows.Close()
+	var out []rules.Alarm
+	for rows.Next() {
+		var body string
+		var a rules.Alarm
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("alarm journal: %w", err)
+		}
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			return nil, fmt.Errorf("alarm journal: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Close returns the journal's connection.
+func (j *Journal) Close() error { return j.conn.Close() }

@@ -1,0 +1,58 @@
+package alarms
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shouwang-iot/shouwang"
+)
+
+type metrics struct {
+	transitions   *prometheus.CounterVec
+	journalErrors prometheus.Counter
+	dropSubs      prometheus.Counter
+}
+
+func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
+	m := metrics{
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_alarm_transitions_total", Help: "Alarm transitions by kind (raised, acknowledged, escalated, ...).",
+		}, []string{"kind"}),
+		journalErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shouwang_alarm_journal_errors_total", Help: "Transitions announced although the journal failed to record them.",
+		}),
+		dropSubs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shouwang_alarm_feed_dropped_subscribers_total", Help: "Feed subscribers cut off for falling behind.",
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	open := prometheus.NewDesc("shouwang_alarms_open", "Open alarms by severity and whether acknowledged.", []string{"severity", "acknowledged"}, nil)
+	reg.MustRegister(m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
+		counts := map[[2]string]int{}
+		for _, a := range d.Open() {
+			counts[[2]string{a.Severity.String(), boolText(!a.Acknowledged.Time.IsZero())}]++
+		}
+		for _, s := range shouwang.SeverityNames() {
+			for _, ack := range []string{"true", "false"} {
+				ch <- prometheus.MustNewConstMetric(open, prometheus.GaugeValue, float64(counts[[2]string{s, ack}]), s, ack)
+			}
+		}
+	}})
+	return m
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// collectorFunc exports metrics computed at scrape time.
+type collectorFunc struct {
+	desc    *prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c collectorFunc) Collect(ch chan<- prometheus.Metric)  { c.collect(ch) }
