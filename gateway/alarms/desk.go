@@ -46,6 +46,8 @@ type Desk struct {
 
 	subMu sync.Mutex
 	subs  map[chan Message]struct{}
+
+	notify notifiers
 }
 
 // Options are the desk's collaborators.
@@ -165,7 +167,9 @@ func (d *Desk) commitAndAnnounce(ctx context.Context, ts []rules.Transition) err
 			d.logger.Warn("alarm", "id", t.AlarmID, "kind", t.Kind.String(), "severity", t.Severity.String(),
 				"device", t.Device, "level", t.Level, "value", t.Value, "escalation", t.Escalation)
 		}
-		d.announce(d.message(t))
+		m := d.message(t)
+		d.announce(m)
+		d.enqueue(m)
 	}
 	return err
 }

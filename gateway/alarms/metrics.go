@@ -6,6 +6,8 @@ import (
 )
 
 type metrics struct {
+	notifyFailed  *prometheus.CounterVec
+	notifyLost    *prometheus.CounterVec
 	transitions   *prometheus.CounterVec
 	journalErrors prometheus.Counter
 	dropSubs      prometheus.Counter
@@ -13,6 +15,12 @@ type metrics struct {
 
 func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
 	m := metrics{
+		notifyFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_alarm_notify_failed_total", Help: "Alarm messages a notifier gave up on after its retries.",
+		}, []string{"notifier"}),
+		notifyLost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_alarm_notify_dropped_total", Help: "Alarm messages dropped because a notifier's queue was full.",
+		}, []string{"notifier"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shouwang_alarm_transitions_total", Help: "Alarm transitions by kind (raised, acknowledged, escalated, ...).",
 		}, []string{"kind"}),
@@ -27,7 +35,7 @@ func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
 		return m
 	}
 	open := prometheus.NewDesc("shouwang_alarms_open", "Open alarms by severity and whether acknowledged.", []string{"severity", "acknowledged"}, nil)
-	reg.MustRegister(m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
+	reg.MustRegister(m.notifyFailed, m.notifyLost, m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
 		counts := map[[2]string]int{}
 		for _, a := range d.Open() {
 			counts[[2]string{a.Severity.String(), boolText(!a.Acknowledged.Time.IsZero())}]++
