@@ -140,7 +140,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		}
 		commit, followers = g.outbox.Append, append(followers, storeFollower)
 	}
-	if g.bus, err = bus.New(cfg.Bus, commit, followers, bus.Options{Now: g.now, Logger: g.logger, Registerer: g.reg}); err != nil {
+	if g.bus, err = bus.New(cfg.Bus, commit, followers, bus.Options{Now: g.now, Logger: g.logger, Registerer: g.reg, Inspect: qualityCheck(g.plan)}); err != nil {
 		return err
 	}
 	g.bus.Start()

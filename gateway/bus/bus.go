@@ -66,6 +66,10 @@ type Options struct {
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Inspect, if set, sees every reading before anything else does, with
+	// the time it was published, and may lower its quality (a value out of
+	// the sensor's range, a clock far ahead).
+	Inspect func(r *shouwang.Reading, now time.Time)
 }
 
 type item struct {
@@ -79,6 +83,7 @@ type Bus struct {
 	commit    CommitFunc
 	followers []*follower
 	now       func() time.Time
+	inspect   func(*shouwang.Reading, time.Time)
 	logger    *slog.Logger
 	m         metrics
 
@@ -118,7 +123,7 @@ func New(cfg Config, commit CommitFunc, followers []Follower, opts Options) (*Bu
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &Bus{cfg: cfg, commit: commit, now: opts.Now, logger: opts.Logger.With("component", "bus"),
+	b := &Bus{cfg: cfg, commit: commit, now: opts.Now, inspect: opts.Inspect, logger: opts.Logger.With("component", "bus"),
 		in: make(chan item, cfg.Capacity), quit: make(chan struct{})}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	for _, f := range followers {
@@ -204,6 +209,9 @@ func (b *Bus) prepare(batch *shouwang.Batch) error {
 		}
 		if r.Time.IsZero() {
 			r.Time = now
+		}
+		if b.inspect != nil {
+			b.inspect(r, now)
 		}
 	}
 	for i := range batch.Events {
