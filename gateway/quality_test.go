@@ -29,7 +29,7 @@ func TestQualityCheck(t *testing.T) {
 		{"gas", math.NaN(), 0, shouwang.Bad},
 		{"gas", math.Inf(1), 0, shouwang.Bad},
 		{"gas", 12.5, 4 * time.Minute, shouwang.Good},
-		{"gas", 12.5, 6 * time.Minute, shouwang.Bad}, // a clock far ahead
+		{"gas", 12.5, 6 * time.Minute, shouwang.Bad},  // a clock far ahead
 		{"gas", 12.5, -24 * time.Hour, shouwang.Good}, // late readings are real
 		{"undeclared", 1e9, 0, shouwang.Good},         // no range known: trusted
 	} {
