@@ -161,8 +161,14 @@ func (d *Desk) commitAndAnnounce(ctx context.Context, ts []rules.Transition) err
 		d.m.journalErrors.Inc()
 		d.logger.Error("alarm journal write failed; announcing anyway", "err", err, "transitions", len(ts))
 	}
+	for _, a := range closed {
+		grid := d.devices[a.Device].Location.Grid
+		d.m.closed.WithLabelValues(grid).Inc()
+		d.m.toClose.WithLabelValues(grid).Observe(a.Closed.Time.Sub(a.RaisedAt).Seconds())
+	}
 	for _, t := range ts {
 		d.m.transitions.WithLabelValues(t.Kind.String()).Inc()
+		d.measure(t)
 		if t.Announce {
 			d.logger.Warn("alarm", "id", t.AlarmID, "kind", t.Kind.String(), "severity", t.Severity.String(),
 				"device", t.Device, "level", t.Level, "value", t.Value, "escalation", t.Escalation)
@@ -172,6 +178,19 @@ func (d *Desk) commitAndAnnounce(ctx context.Context, ts []rules.Transition) err
 		d.enqueue(m)
 	}
 	return err
+}
+
+// measure feeds the closed-loop figures that need the alarm itself.
+func (d *Desk) measure(t rules.Transition) {
+	grid := d.devices[t.Device].Location.Grid
+	switch t.Kind {
+	case rules.KindRaised:
+		d.m.raised.WithLabelValues(grid, t.Severity.String()).Inc()
+	case rules.KindAcknowledged:
+		if a, err := d.book.Get(t.AlarmID); err == nil && a.FirstAck.Equal(t.Time) {
+			d.m.toAck.WithLabelValues(grid).Observe(t.Time.Sub(a.RaisedAt).Seconds())
+		}
+	}
 }
 
 func (d *Desk) message(t rules.Transition) Message {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/store"
 	"github.com/shouwang-iot/shouwang/rules"
@@ -235,5 +237,33 @@ func TestRestartBringsAlarmsBack(t *testing.T) {
 	fx2.gas(t, 2*time.Minute, 40)
 	if a := fx2.desk.Open(); len(a) != 1 || a[0].ID != 2 {
 		t.Fatalf("new episode: %+v", a)
+	}
+}
+
+// TestClosedLoopMetrics: time to acknowledge and to close are measured per
+// grid from the raise.
+func TestClosedLoopMetrics(t *testing.T) {
+	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx.gas(t, 0, 30)
+	fx.clock.Set(45 * time.Second)
+	ctx := context.Background()
+	fx.desk.Act(ctx, 1, rules.ActionAcknowledge, "王警官", "", time.Time{})
+	fx.gas(t, time.Minute, 0)
+	fx.clock.Set(10 * time.Minute)
+	for _, a := range []rules.Action{rules.ActionResolve, rules.ActionReset, rules.ActionClose} {
+		if _, err := fx.desk.Act(ctx, 1, a, "王警官", "ok", time.Time{}); err != nil {
+			t.Fatal(a, err)
+		}
+	}
+	for name, h := range map[string]prometheus.Observer{
+		"to acknowledge": fx.desk.m.toAck.WithLabelValues("GX-03"),
+		"to close":       fx.desk.m.toClose.WithLabelValues("GX-03"),
+	} {
+		var m dto.Metric
+		h.(prometheus.Histogram).Write(&m)
+		want := map[string]float64{"to acknowledge": 45, "to close": 600}[name]
+		if m.GetHistogram().GetSampleCount() != 1 || m.GetHistogram().GetSampleSum() != want {
+			t.Errorf("time %s: %d samples, sum %v; want 1 of %v s", name, m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum(), want)
+		}
 	}
 }

@@ -6,6 +6,10 @@ import (
 )
 
 type metrics struct {
+	raised        *prometheus.CounterVec
+	closed        *prometheus.CounterVec
+	toAck         *prometheus.HistogramVec
+	toClose       *prometheus.HistogramVec
 	notifyFailed  *prometheus.CounterVec
 	notifyLost    *prometheus.CounterVec
 	transitions   *prometheus.CounterVec
@@ -14,7 +18,23 @@ type metrics struct {
 }
 
 func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
+	// The closed loop, per grid: how fast the duty room acknowledges and
+	// closes, and what share it closes (closed_total / raised_total).
 	m := metrics{
+		raised: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_alarms_raised_total", Help: "Alarm episodes raised, by grid and severity.",
+		}, []string{"grid", "severity"}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_alarms_closed_total", Help: "Alarm episodes closed, by grid.",
+		}, []string{"grid"}),
+		toAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shouwang_alarm_time_to_acknowledge_seconds", Help: "From raised to first acknowledged, by grid.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1800, 3600},
+		}, []string{"grid"}),
+		toClose: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shouwang_alarm_time_to_close_seconds", Help: "From raised to closed, by grid.",
+			Buckets: []float64{60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400},
+		}, []string{"grid"}),
 		notifyFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shouwang_alarm_notify_failed_total", Help: "Alarm messages a notifier gave up on after its retries.",
 		}, []string{"notifier"}),
@@ -35,7 +55,7 @@ func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
 		return m
 	}
 	open := prometheus.NewDesc("shouwang_alarms_open", "Open alarms by severity and whether acknowledged.", []string{"severity", "acknowledged"}, nil)
-	reg.MustRegister(m.notifyFailed, m.notifyLost, m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
+	reg.MustRegister(m.raised, m.closed, m.toAck, m.toClose, m.notifyFailed, m.notifyLost, m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
 		counts := map[[2]string]int{}
 		for _, a := range d.Open() {
 			counts[[2]string{a.Severity.String(), boolText(!a.Acknowledged.Time.IsZero())}]++
