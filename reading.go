@@ -1,6 +1,10 @@
 package shouwang
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Quality says how far a reading can be trusted.
 type Quality uint8
@@ -70,6 +74,20 @@ func ParseSeverity(name string) (s Severity, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// MarshalText writes the severity's name, so JSON and YAML say "fire",
+// not 4.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity's name.
+func (s *Severity) UnmarshalText(text []byte) error {
+	v, ok := ParseSeverity(string(text))
+	if !ok {
+		return fmt.Errorf("%q is not a severity (valid: %s)", text, strings.Join(severityNames[:], ", "))
+	}
+	*s = v
+	return nil
 }
 
 // SeverityNames lists the valid names, for error messages.

@@ -48,49 +48,79 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		base := "http://" + addr.String()
 		fmt.Fprintf(stdout, `
 Shouwang demo: %d simulated devices in %s, data in %s
-  a slow gas leak starts in 3号楼 2单元 1202's kitchen 30 s after start.
+  a slow gas leak starts in 3号楼 2单元 1202's kitchen 30 s after start:
+  a warning at 10 %%LEL, an alarm at 25 %%LEL, escalating every few minutes
+  until someone acknowledges it:
+    curl -X POST -d '{"operator":"王警官"}' %s/api/v1/alarms/ID/acknowledge
 
   metrics   %s/metrics
+  alarms    %s/api/v1/alarms
   readings  %s/api/v1/readings?device=%s
   events    %s/api/v1/events
   export    %s/api/v1/readings?device=%s&format=csv
 
 Ctrl-C stops it.
-`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, base, demoDevice, base, base, demoDevice)
+`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, base, base, base, demoDevice, base, base, demoDevice)
 		if *every > 0 {
 			wg.Go(func() { printLeak(ctx, base, *every, stdout) })
 		}
 	}})
 }
 
-// printLeak shows the demo kitchen's gas reading now and then, read back
-// through the history API the way a console would.
+// printLeak shows the demo kitchen's gas reading now and then, and every
+// change of an open alarm, read back through the API the way a console
+// would.
 func printLeak(ctx context.Context, base string, every time.Duration, w io.Writer) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	seen := map[uint64]string{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			q := url.Values{"device": {demoDevice}, "point": {"gas"},
-				"from": {now.Add(-every).UTC().Format(time.RFC3339Nano)}}
-			resp, err := http.Get(base + "/api/v1/readings?" + q.Encode())
-			if err != nil {
-				continue
-			}
-			var body struct {
+			var readings struct {
 				Readings []struct {
 					Value float64
 					Unit  string
 				}
 			}
-			json.NewDecoder(resp.Body).Decode(&body)
-			resp.Body.Close()
-			if n := len(body.Readings); n > 0 {
-				r := body.Readings[n-1]
+			q := url.Values{"device": {demoDevice}, "point": {"gas"}, "from": {now.Add(-every).UTC().Format(time.RFC3339Nano)}}
+			if getJSON(base+"/api/v1/readings?"+q.Encode(), &readings) && len(readings.Readings) > 0 {
+				r := readings.Readings[len(readings.Readings)-1]
 				fmt.Fprintf(w, "%s  3号楼2单元1202 厨房燃气 %5.1f %s\n", now.Format("15:04:05"), r.Value, r.Unit)
+			}
+			var open struct {
+				Alarms []struct {
+					AlarmID    uint64 `json:"alarm"`
+					Severity   string
+					State      string
+					Escalation int
+					Device     string
+					DeviceName string `json:"device_name"`
+					Value      float64
+				}
+			}
+			if !getJSON(base+"/api/v1/alarms", &open) {
+				continue
+			}
+			for _, a := range open.Alarms {
+				line := fmt.Sprintf("ALARM %d  %-7s %-12s escalation level %d  %s (%s) value %g",
+					a.AlarmID, a.Severity, a.State, a.Escalation, a.DeviceName, a.Device, a.Value)
+				if seen[a.AlarmID] != line {
+					seen[a.AlarmID] = line
+					fmt.Fprintf(w, "%s  %s\n", now.Format("15:04:05"), line)
+				}
 			}
 		}
 	}
+}
+
+func getJSON(url string, v any) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
 }
