@@ -175,7 +175,12 @@ func (d *Desk) commitAndAnnounce(ctx context.Context, ts []rules.Transition) err
 		}
 		m := d.message(t)
 		d.announce(m)
-		d.enqueue(m)
+		if err != nil {
+			d.sendDirect(m)
+		}
+	}
+	if err == nil {
+		d.wakeNotifiers()
 	}
 	return err
 }

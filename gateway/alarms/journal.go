@@ -21,6 +21,9 @@ import (
 type Journal struct {
 	conn *sql.Conn // writes
 	db   *sql.DB   // reads, beside the writes
+	// noFeed is set when no notifier is configured: nobody would read the
+	// feed, so Commit does not write it.
+	noFeed bool
 }
 
 // OpenJournal takes a connection from db (the history store's database,
@@ -53,6 +56,13 @@ func (j *Journal) Commit(ctx context.Context, ts []rules.Transition, snap rules.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alarm_transitions (alarm_id, seq, ts, kind, body) VALUES (?, ?, ?, ?, ?)`,
 			int64(t.AlarmID), int64(t.Seq), t.Time.UnixMilli(), t.Kind.String(), string(body)); err != nil {
 			return fmt.Errorf("alarm journal: alarm %d transition %d: %w", t.AlarmID, t.Seq, err)
+		}
+		if j.noFeed {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alarm_feed (alarm_id, seq) VALUES (?, ?)`,
+			int64(t.AlarmID), int64(t.Seq)); err != nil {
+			return fmt.Errorf("alarm journal: feed: %w", err)
 		}
 	}
 	for _, a := range closed {
@@ -155,6 +165,117 @@ func (j *Journal) ClosedSince(ctx context.Context, sinceMs int64, limit int) ([]
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// FeedEntry is one committed transition, in commit order.
+type FeedEntry struct {
+	ID         int64
+	Transition rules.Transition
+}
+
+// Feed returns up to limit transitions committed after feed row after,
+// in commit order.
+func (j *Journal) Feed(ctx context.Context, after int64, limit int) ([]FeedEntry, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT f.id, t.body FROM alarm_feed f
+		JOIN alarm_transitions t ON t.alarm_id = f.alarm_id AND t.seq = f.seq
+		WHERE f.id > ? ORDER BY f.id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: feed: %w", err)
+	}
+	defer rows.Close()
+	var out []FeedEntry
+	for rows.Next() {
+		var e FeedEntry
+		var body string
+		if err := rows.Scan(&e.ID, &body); err != nil {
+			return nil, fmt.Errorf("alarm journal: feed: %w", err)
+		}
+		if err := json.Unmarshal([]byte(body), &e.Transition); err != nil {
+			return nil, fmt.Errorf("alarm journal: feed row %d: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Cursors prepares the delivery cursors of the named notifiers and
+// returns them: a notifier new to the journal starts at its end (it is not
+// sent the past), and cursors of notifiers no longer configured are
+// dropped, so they no longer hold the feed back.
+func (j *Journal) Cursors(ctx context.Context, names []string) (map[string]int64, error) {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: cursors: %w", err)
+	}
+	defer tx.Rollback()
+	var end int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM alarm_feed`).Scan(&end); err != nil {
+		return nil, fmt.Errorf("alarm journal: cursors: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, feed_id FROM notify_cursors`)
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: cursors: %w", err)
+	}
+	old := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var id int64
+		if err := rows.Scan(&name, &id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("alarm journal: cursors: %w", err)
+		}
+		old[name] = id
+	}
+	rows.Close()
+	j.noFeed = len(names) == 0
+	out := map[string]int64{}
+	for _, n := range names {
+		id, ok := old[n]
+		if !ok {
+			id = end
+		}
+		out[n] = id
+		delete(old, n)
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO notify_cursors (name, feed_id) VALUES (?, ?)`, n, id); err != nil {
+			return nil, fmt.Errorf("alarm journal: cursors: %w", err)
+		}
+	}
+	for n := range old {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM notify_cursors WHERE name = ?`, n); err != nil {
+			return nil, fmt.Errorf("alarm journal: cursors: %w", err)
+		}
+	}
+	if err := j.trimFeed(ctx, tx); err != nil {
+		return nil, err
+	}
+	return out, tx.Commit()
+}
+
+// Advance records that notifier name has delivered up to feed row id, and
+// drops the feed rows every notifier has delivered.
+func (j *Journal) Advance(ctx context.Context, name string, id int64) error {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("alarm journal: cursor %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE notify_cursors SET feed_id = ? WHERE name = ?`, id, name); err != nil {
+		return fmt.Errorf("alarm journal: cursor %s: %w", name, err)
+	}
+	if err := j.trimFeed(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// trimFeed deletes the feed rows behind every cursor; with no notifier
+// configured, all of them.
+func (j *Journal) trimFeed(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alarm_feed WHERE id <=
+		coalesce((SELECT min(feed_id) FROM notify_cursors), (SELECT max(id) FROM alarm_feed))`); err != nil {
+		return fmt.Errorf("alarm journal: trimming the feed: %w", err)
+	}
+	return nil
 }
 
 // Close returns the journal's connection.

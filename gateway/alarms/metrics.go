@@ -10,6 +10,7 @@ type metrics struct {
 	closed        *prometheus.CounterVec
 	toAck         *prometheus.HistogramVec
 	toClose       *prometheus.HistogramVec
+	notifySent    *prometheus.CounterVec
 	notifyFailed  *prometheus.CounterVec
 	notifyLost    *prometheus.CounterVec
 	transitions   *prometheus.CounterVec
@@ -35,11 +36,14 @@ func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
 			Name: "shouwang_alarm_time_to_close_seconds", Help: "From raised to closed, by grid.",
 			Buckets: []float64{60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400},
 		}, []string{"grid"}),
+		notifySent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shouwang_alarm_notify_sent_total", Help: "Alarm messages a notifier delivered (or set aside as a dead letter).",
+		}, []string{"notifier"}),
 		notifyFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shouwang_alarm_notify_failed_total", Help: "Alarm messages a notifier gave up on after its retries.",
+			Name: "shouwang_alarm_notify_failed_total", Help: "Attempts to deliver an alarm message that failed and will be tried again.",
 		}, []string{"notifier"}),
 		notifyLost: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shouwang_alarm_notify_dropped_total", Help: "Alarm messages dropped because a notifier's queue was full.",
+			Name: "shouwang_alarm_notify_dropped_total", Help: "Alarm messages lost: the journal failed to record them and the notifier was too far behind to take them from memory.",
 		}, []string{"notifier"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shouwang_alarm_transitions_total", Help: "Alarm transitions by kind (raised, acknowledged, escalated, ...).",
@@ -55,7 +59,7 @@ func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
 		return m
 	}
 	open := prometheus.NewDesc("shouwang_alarms_open", "Open alarms by severity and whether acknowledged.", []string{"severity", "acknowledged"}, nil)
-	reg.MustRegister(m.raised, m.closed, m.toAck, m.toClose, m.notifyFailed, m.notifyLost, m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
+	reg.MustRegister(m.raised, m.closed, m.toAck, m.toClose, m.notifySent, m.notifyFailed, m.notifyLost, m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
 		counts := map[[2]string]int{}
 		for _, a := range d.Open() {
 			counts[[2]string{a.Severity.String(), boolText(!a.Acknowledged.Time.IsZero())}]++

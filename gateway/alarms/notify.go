@@ -2,102 +2,243 @@ package alarms
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// A Notifier carries announced alarm messages somewhere outside the
-// gateway: an MQTT broker, a webhook. Notify blocks until the message is
-// delivered or the notifier gives up on it (after its own retries), and
-// then returns the error; ctx ends it early at shutdown.
+// A Notifier carries alarm messages somewhere outside the gateway: an MQTT
+// broker, a webhook. Notify returns nil once the message is delivered or
+// set aside for good by the notifier's own rules (a webhook's dead
+// letter); an error means "not now": the same message is offered again
+// after a pause, so that nothing is skipped and the order holds. ctx ends
+// it early at shutdown.
 type Notifier interface {
 	Notify(ctx context.Context, m Message) error
 	Close() error
 }
 
-// outlet feeds one notifier from its own queue and goroutine, so a slow
-// or unreachable peer never holds the desk (or the other notifiers) up.
+// A StateKeeper is a notifier that also publishes each device's current
+// alarms (the MQTT retained state topic). Seed gives it the open alarms
+// its route takes before any message, so the state is whole after a
+// restart.
+type StateKeeper interface {
+	Seed(ctx context.Context, open []Message) error
+}
+
+// outlet feeds one notifier from the journal's feed, in commit order, from
+// its own goroutine: a slow or unreachable peer holds up nobody else, and
+// what it missed (a peer down for a day, a power cut before delivery) is
+// still in the journal when it can take it.
 type outlet struct {
 	name   string
 	n      Notifier
-	q      chan Message
+	route  Route
+	wake   chan struct{} // a commit happened
+	direct chan Message  // messages the journal failed to hold
 	logger *slog.Logger
+	sent   prometheus.Counter
 	failed prometheus.Counter
 	lost   prometheus.Counter
 }
 
 // notifiers runs every outlet.
 type notifiers struct {
-	outlets []*outlet
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
+	outlets  []*outlet
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+	draining chan struct{}
 }
 
-// queueLen is how many messages a notifier may fall behind before further
-// ones are dropped for it (and counted): an hour of a bad alarm flood.
-const queueLen = 10_000
+const (
+	// feedBatch is how many journal rows an outlet reads at once.
+	feedBatch = 256
+	// directLen bounds the messages held in memory while the journal
+	// fails to commit.
+	directLen = 1000
+	// retryMin and retryMax bound the pause before a message a notifier
+	// refused is offered again.
+	retryMin = 500 * time.Millisecond
+	retryMax = 30 * time.Second
+)
 
-// AddNotifier registers a notifier; call before Start.
-func (d *Desk) AddNotifier(name string, n Notifier) {
-	o := &outlet{name: name, n: n, q: make(chan Message, queueLen), logger: d.logger.With("notifier", name),
-		failed: d.m.notifyFailed.WithLabelValues(name), lost: d.m.notifyLost.WithLabelValues(name)}
-	d.notify.outlets = append(d.notify.outlets, o)
+// AddNotifier registers a notifier under its config name; call before
+// StartNotifiers.
+func (d *Desk) AddNotifier(name string, route Route, n Notifier) {
+	d.notify.outlets = append(d.notify.outlets, &outlet{name: name, n: n, route: route,
+		wake: make(chan struct{}, 1), direct: make(chan Message, directLen),
+		logger: d.logger.With("notifier", name),
+		sent:   d.m.notifySent.WithLabelValues(name),
+		failed: d.m.notifyFailed.WithLabelValues(name),
+		lost:   d.m.notifyLost.WithLabelValues(name)})
 }
 
-// StartNotifiers starts one goroutine per notifier; StopNotifiers stops
-// them after they have sent what is queued, or when ctx ends.
-func (d *Desk) StartNotifiers(ctx context.Context) {
+// StartNotifiers starts one goroutine per notifier, each from where it
+// left off in the journal (a notifier new to the journal from its end).
+// Call it before the desk takes readings.
+func (d *Desk) StartNotifiers(ctx context.Context) error {
+	names := make([]string, len(d.notify.outlets))
+	for i, o := range d.notify.outlets {
+		names[i] = o.name
+	}
+	cursors, err := d.journal.Cursors(ctx, names)
+	if err != nil {
+		return err
+	}
+	open := d.Open()
+	for _, o := range d.notify.outlets {
+		if sk, ok := o.n.(StateKeeper); ok {
+			var seed []Message
+			for _, a := range open {
+				if m := d.alarmView(a); o.route.Match(&m) {
+					seed = append(seed, m)
+				}
+			}
+			if err := sk.Seed(ctx, seed); err != nil {
+				return fmt.Errorf("notifier %s: %w", o.name, err)
+			}
+		}
+	}
 	ctx, d.notify.cancel = context.WithCancel(ctx)
+	d.notify.draining = make(chan struct{})
 	for _, o := range d.notify.outlets {
-		d.notify.wg.Go(func() { o.run(ctx) })
+		d.notify.wg.Go(func() { o.run(ctx, d, cursors[o.name], d.notify.draining) })
 	}
+	return nil
 }
 
-// StopNotifiers closes the queues, waits for them to drain until ctx
-// ends, then closes the notifiers.
+// StopNotifiers lets the notifiers deliver what is committed until ctx
+// ends, then stops and closes them. What they could not deliver stays in
+// the journal for the next start.
 func (d *Desk) StopNotifiers(ctx context.Context) {
-	for _, o := range d.notify.outlets {
-		close(o.q)
+	if d.notify.cancel == nil {
+		return
 	}
+	close(d.notify.draining)
 	done := make(chan struct{})
 	go func() { d.notify.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		if d.notify.cancel != nil {
-			d.notify.cancel()
-		}
+		d.notify.cancel()
 		<-done
 	}
-	if d.notify.cancel != nil {
-		d.notify.cancel()
-	}
+	d.notify.cancel()
 	for _, o := range d.notify.outlets {
-		o.n.Close()
-	}
-}
-
-func (d *Desk) enqueue(m Message) {
-	for _, o := range d.notify.outlets {
-		select {
-		case o.q <- m:
-		default:
-			o.lost.Inc()
-			o.logger.Error("notifier queue full; message dropped for this notifier", "alarm", m.AlarmID, "kind", m.Kind.String())
+		if err := o.n.Close(); err != nil {
+			o.logger.Warn("closing notifier", "err", err)
 		}
 	}
 }
 
-func (o *outlet) run(ctx context.Context) {
-	for m := range o.q {
-		if err := o.n.Notify(ctx, m); err != nil {
+// wakeNotifiers tells every outlet that the journal holds more.
+func (d *Desk) wakeNotifiers() {
+	for _, o := range d.notify.outlets {
+		select {
+		case o.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// sendDirect hands a message the journal failed to hold straight to the
+// outlets: better delivered without an audit trail than not at all.
+func (d *Desk) sendDirect(m Message) {
+	for _, o := range d.notify.outlets {
+		select {
+		case o.direct <- m:
+		default:
+			o.lost.Inc()
+			o.logger.Error("alarm message lost: the journal failed and the notifier is too far behind",
+				"alarm", m.AlarmID, "kind", m.Kind.String())
+		}
+	}
+}
+
+func (o *outlet) run(ctx context.Context, d *Desk, cursor int64, draining <-chan struct{}) {
+	pause := retryMin
+	for {
+		select {
+		case m := <-o.direct:
+			if !o.deliver(ctx, &m) {
+				return
+			}
+			continue
+		default:
+		}
+		batch, err := d.journal.Feed(ctx, cursor, feedBatch)
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			o.failed.Inc()
-			o.logger.Error("alarm message not delivered", "alarm", m.AlarmID, "kind", m.Kind.String(), "err", err)
+			o.logger.Error("reading the alarm feed", "err", err)
+			if !wait(ctx, pause) {
+				return
+			}
+			pause = min(2*pause, retryMax)
+			continue
 		}
+		pause = retryMin
+		for _, e := range batch {
+			m := d.message(e.Transition)
+			if o.route.Match(&m) && !o.deliver(ctx, &m) {
+				return
+			}
+			cursor = e.ID
+		}
+		if len(batch) > 0 {
+			if err := d.journal.Advance(context.WithoutCancel(ctx), o.name, cursor); err != nil {
+				o.logger.Error("saving the notifier's place in the feed; some messages may be sent again after a restart", "err", err)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-draining:
+			return
+		case <-o.wake:
+		case m := <-o.direct:
+			if !o.deliver(ctx, &m) {
+				return
+			}
+		}
+	}
+}
+
+// deliver offers m until the notifier takes it; false when ctx ended
+// first.
+func (o *outlet) deliver(ctx context.Context, m *Message) bool {
+	pause := retryMin
+	for {
+		err := o.n.Notify(ctx, *m)
+		if err == nil {
+			o.sent.Inc()
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		o.failed.Inc()
+		o.logger.Warn("alarm message not delivered; trying again", "alarm", m.AlarmID, "seq", m.Seq,
+			"kind", m.Kind.String(), "in", pause, "err", err)
+		if !wait(ctx, pause) {
+			return false
+		}
+		pause = min(2*pause, retryMax)
+	}
+}
+
+func wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

@@ -64,6 +64,21 @@ CREATE TABLE alarms_closed (
 
 CREATE INDEX alarms_closed_at ON alarms_closed (closed_at);
 `,
+	// 3: the alarm feed the notifiers (MQTT, webhooks) read from, in commit
+	// order, and how far each has delivered, so that a message committed
+	// before a crash is still sent after it.
+	`
+CREATE TABLE alarm_feed (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	alarm_id INTEGER NOT NULL,
+	seq      INTEGER NOT NULL -- with alarm_id, a row of alarm_transitions
+) STRICT;
+
+CREATE TABLE notify_cursors (
+	name    TEXT    PRIMARY KEY, -- the notifier's name in the config
+	feed_id INTEGER NOT NULL     -- the last alarm_feed row it delivered
+) STRICT;
+`,
 }
 
 // migrate brings db up to len(list) migrations and returns the schema

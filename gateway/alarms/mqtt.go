@@ -1,0 +1,323 @@
+package alarms
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/rules"
+)
+
+// MQTTConfig is one entry of the config's notify.mqtt list.
+type MQTTConfig struct {
+	Name string `yaml:"name"`
+	// Broker is tcp://host:1883, ssl://host:8883 (also mqtt://, mqtts://,
+	// ws://, wss://).
+	Broker string `yaml:"broker"`
+	// ClientID must be stable: the broker keeps the session (and what it
+	// has not acknowledged) under it. The gateway fills in
+	// "shouwang-<gateway name>-<name>" when empty.
+	ClientID string          `yaml:"client_id"`
+	Username string          `yaml:"username"`
+	Password shouwang.Secret `yaml:"password"`
+	// CA verifies the broker's certificate (PEM); Cert and Key are the
+	// gateway's client certificate, when the broker asks for one.
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// TopicPrefix starts every topic: <prefix>/alarms/<id>/<kind> for each
+	// transition, <prefix>/devices/<device>/alarm (retained) for each
+	// device's open alarms. The gateway fills in "shouwang/<gateway name>"
+	// when empty.
+	TopicPrefix string `yaml:"topic_prefix"`
+	// Timeout bounds the wait for the broker's acknowledgement of one
+	// message; past it the message is offered again.
+	Timeout time.Duration `yaml:"timeout"`
+	Route   Route         `yaml:"route"`
+}
+
+// DefaultMQTTConfig is the one place the MQTT notifier's defaults live.
+func DefaultMQTTConfig() MQTTConfig { return MQTTConfig{Timeout: 10 * time.Second} }
+
+var mqttSchemes = []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}
+
+// Validate reports every problem as FieldErrors. It does no I/O.
+func (c *MQTTConfig) Validate() error {
+	var fe shouwang.FieldErrors
+	switch u, err := url.Parse(c.Broker); {
+	case c.Broker == "":
+		fe.Add("broker", "is required (e.g. tcp://127.0.0.1:1883 or ssl://broker:8883)")
+	case err != nil || u.Host == "":
+		fe.Add("broker", "is not a broker address (want scheme://host:port, e.g. tcp://127.0.0.1:1883)")
+	case u.User != nil:
+		fe.Add("broker", "must not hold a user or password (use username and password)")
+	case !slices.Contains(mqttSchemes, u.Scheme):
+		fe.Add("broker", "scheme %q is not supported (valid: %s)", u.Scheme, strings.Join(mqttSchemes, ", "))
+	}
+	if strings.ContainsAny(c.TopicPrefix, "+#") || strings.HasSuffix(c.TopicPrefix, "/") {
+		fe.Add("topic_prefix", "%q may not hold wildcards (+, #) or end in / (e.g. shouwang/sunshine)", c.TopicPrefix)
+	}
+	if (c.Cert == "") != (c.Key == "") {
+		fe.Add("cert", "cert and key go together (the client certificate and its private key, PEM files)")
+	}
+	if c.Password != "" && c.Username == "" {
+		fe.Add("username", "is required when a password is set")
+	}
+	if c.Timeout <= 0 {
+		fe.Add("timeout", "is %v (want a positive duration, e.g. 10s)", c.Timeout)
+	}
+	if err := c.Route.Validate(); err != nil {
+		fe = append(fe, err.(shouwang.FieldErrors)...)
+	}
+	return fe.Err()
+}
+
+// MQTT publishes each transition with QoS 1 on its event topic and keeps
+// a retained topic per device with the device's open alarms, so a console
+// that subscribes late still sees what is open. The session is persistent
+// and the client reconnects by itself; a message not acknowledged within
+// the timeout is offered again (consumers drop duplicates by alarm and
+// seq).
+type MQTT struct {
+	cfg    MQTTConfig
+	client paho.Client
+	logger *slog.Logger
+
+	connMu sync.Mutex
+	up     chan struct{} // closed while connected
+	start  sync.Once
+
+	// open holds each device's open alarms by id, and dirty the devices
+	// whose retained state has not been published since it changed.
+	stateMu sync.Mutex
+	open    map[string]map[uint64]Message
+	dirty   map[string]bool
+}
+
+// NewMQTT builds the notifier; it connects on first use.
+func NewMQTT(c MQTTConfig, logger *slog.Logger) (*MQTT, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := &MQTT{cfg: c, logger: logger.With("broker", c.Broker), up: make(chan struct{}),
+		open: map[string]map[uint64]Message{}, dirty: map[string]bool{}}
+	opts := paho.NewClientOptions().AddBroker(c.Broker).SetClientID(c.ClientID).
+		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(10 * time.Second).
+		SetConnectTimeout(c.Timeout).SetWriteTimeout(c.Timeout).SetKeepAlive(30 * time.Second).
+		SetOnConnectHandler(func(paho.Client) { n.setUp(true) }).
+		SetConnectionLostHandler(func(_ paho.Client, err error) { n.setUp(false); n.logger.Warn("MQTT connection lost", "err", err) })
+	if c.Username != "" {
+		opts.SetUsername(c.Username).SetPassword(c.Password.Reveal())
+	}
+	if c.CA != "" || c.Cert != "" {
+		tc, err := tlsConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		opts.SetTLSConfig(tc)
+	}
+	n.client = paho.NewClient(opts)
+	return n, nil
+}
+
+func tlsConfig(c MQTTConfig) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CA != "" {
+		pem, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("ca: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca: %s holds no PEM certificate", c.CA)
+		}
+	}
+	if c.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+		if err != nil {
+			return nil, fmt.Errorf("cert/key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+func (n *MQTT) setUp(up bool) {
+	n.connMu.Lock()
+	defer n.connMu.Unlock()
+	select {
+	case <-n.up:
+		if !up {
+			n.up = make(chan struct{})
+		}
+	default:
+		if up {
+			close(n.up)
+			n.logger.Info("MQTT connected")
+		}
+	}
+}
+
+// connected waits until the client is connected, or ctx ends. The first
+// call starts the connection; paho keeps retrying it in the background.
+func (n *MQTT) connected(ctx context.Context) error {
+	n.start.Do(func() { n.client.Connect() })
+	n.connMu.Lock()
+	up := n.up
+	n.connMu.Unlock()
+	select {
+	case <-up:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Seed takes the open alarms; their devices' retained state is published
+// with the next message.
+func (n *MQTT) Seed(_ context.Context, open []Message) error {
+	n.stateMu.Lock()
+	defer n.stateMu.Unlock()
+	for _, m := range open {
+		n.track(m)
+	}
+	return nil
+}
+
+// track records m in its device's open alarms; an older message of the
+// same alarm (a replay after restart) changes nothing. Called with
+// stateMu held.
+func (n *MQTT) track(m Message) {
+	dev := n.open[m.Device]
+	if dev == nil {
+		dev = map[uint64]Message{}
+		n.open[m.Device] = dev
+	}
+	if old, ok := dev[m.AlarmID]; ok && old.Seq >= m.Seq {
+		return
+	}
+	if m.Kind == rules.KindClosed {
+		delete(dev, m.AlarmID)
+	} else {
+		dev[m.AlarmID] = m
+	}
+	n.dirty[m.Device] = true
+}
+
+// DeviceAlarmState is the retained payload of <prefix>/devices/<id>/alarm.
+type DeviceAlarmState struct {
+	Device string    `json:"device"`
+	Time   time.Time `json:"time"`
+	// Severity is the highest of the open alarms, or "normal" with none.
+	Severity string    `json:"severity"`
+	Alarms   []Message `json:"alarms"`
+}
+
+// Notify publishes m on its event topic, then the retained state of every
+// device that changed, and waits for the broker's acknowledgements.
+func (n *MQTT) Notify(ctx context.Context, m Message) error {
+	if err := n.connected(ctx); err != nil {
+		return err
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tokens := []paho.Token{n.client.Publish(n.EventTopic(m.AlarmID, m.Kind), 1, false, body)}
+	states, err := n.states(m)
+	if err != nil {
+		return err
+	}
+	for dev, body := range states {
+		tokens = append(tokens, n.client.Publish(n.StateTopic(dev), 1, true, body))
+	}
+	if err := n.await(ctx, tokens); err != nil {
+		n.stateMu.Lock()
+		for dev := range states {
+			n.dirty[dev] = true
+		}
+		n.stateMu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// states records m and returns the retained payloads due, clearing them
+// from dirty.
+func (n *MQTT) states(m Message) (map[string][]byte, error) {
+	n.stateMu.Lock()
+	defer n.stateMu.Unlock()
+	n.track(m)
+	out := map[string][]byte{}
+	for dev := range n.dirty {
+		s := DeviceAlarmState{Device: dev, Time: m.Time, Severity: "normal", Alarms: []Message{}}
+		var worst shouwang.Severity
+		for _, a := range n.open[dev] {
+			s.Alarms = append(s.Alarms, a)
+			if len(s.Alarms) == 1 || a.Severity > worst {
+				worst = a.Severity
+			}
+		}
+		if len(s.Alarms) > 0 {
+			s.Severity = worst.String()
+		} else {
+			delete(n.open, dev)
+		}
+		slices.SortFunc(s.Alarms, func(a, b Message) int { return cmp.Compare(a.AlarmID, b.AlarmID) })
+		body, err := json.Marshal(s)
+		if err != nil {
+			return nil, err
+		}
+		out[dev] = body
+		delete(n.dirty, dev)
+	}
+	return out, nil
+}
+
+func (n *MQTT) await(ctx context.Context, tokens []paho.Token) error {
+	timer := time.NewTimer(n.cfg.Timeout)
+	defer timer.Stop()
+	for _, t := range tokens {
+		select {
+		case <-t.Done():
+			if err := t.Error(); err != nil {
+				return err
+			}
+		case <-timer.C:
+			return errors.New("no acknowledgement from the broker within the timeout")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// EventTopic is where one transition is published.
+func (n *MQTT) EventTopic(id uint64, kind rules.TransitionKind) string {
+	return fmt.Sprintf("%s/alarms/%d/%s", n.cfg.TopicPrefix, id, kind)
+}
+
+// StateTopic is the retained topic of a device's open alarms.
+func (n *MQTT) StateTopic(device string) string {
+	return n.cfg.TopicPrefix + "/devices/" + device + "/alarm"
+}
+
+// Close disconnects, giving in-flight messages a moment.
+func (n *MQTT) Close() error {
+	n.client.Disconnect(250)
+	return nil
+}
