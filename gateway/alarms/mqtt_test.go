@@ -28,7 +28,7 @@ type received struct {
 func subscribe(t *testing.T, mq *testenv.Mosquitto, clientID string) <-chan received {
 	t.Helper()
 	ch := make(chan received, 1000)
-	opts := paho.NewClientOptions().AddBroker("tcp://"+mq.Addr).SetClientID(clientID).
+	opts := paho.NewClientOptions().AddBroker("tcp://" + mq.Addr).SetClientID(clientID).
 		SetUsername(mq.User).SetPassword(mq.Password).SetCleanSession(false).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).SetResumeSubs(true).
