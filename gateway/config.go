@@ -26,6 +26,7 @@ type Config struct {
 	// alarms are handled (escalation, shelving, chattering).
 	Rules  []rules.Rule      `yaml:"rules"`
 	Alarms rules.AlarmConfig `yaml:"alarms"`
+	Notify NotifyConfig      `yaml:"notify"`
 	Outbox outbox.Config     `yaml:"outbox"`
 	Bus    bus.Config        `yaml:"bus"`
 	Store  store.Config      `yaml:"store"`

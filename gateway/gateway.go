@@ -215,9 +215,34 @@ func (g *Gateway) openDesk(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := g.addNotifiers(); err != nil {
+		return err
+	}
+	if err := g.desk.StartNotifiers(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
 	var deskCtx context.Context
 	deskCtx, g.deskCancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.deskWG.Go(func() { g.desk.Run(deskCtx, time.Second) })
+	return nil
+}
+
+// addNotifiers builds the notify section's notifiers onto the desk.
+func (g *Gateway) addNotifiers() error {
+	for _, c := range g.plan.Notify.MQTT {
+		n, err := alarms.NewMQTT(c, g.logger.With("notifier", c.Name))
+		if err != nil {
+			return fmt.Errorf("notify %s: %w", c.Name, err)
+		}
+		g.desk.AddNotifier(c.Name, c.Route, n)
+	}
+	for _, c := range g.plan.Notify.Webhooks {
+		n, err := alarms.NewWebhook(c, alarms.WebhookOptions{Logger: g.logger.With("notifier", c.Name)})
+		if err != nil {
+			return fmt.Errorf("notify %s: %w", c.Name, err)
+		}
+		g.desk.AddNotifier(c.Name, c.Route, n)
+	}
 	return nil
 }
 
@@ -303,6 +328,12 @@ func (g *Gateway) shutdown() error {
 		g.deskCancel()
 		g.deskWG.Wait()
 	}
+	// The notifiers deliver what the journal holds while the sinks drain;
+	// what they cannot deliver in time stays in the journal.
+	var notifyWG sync.WaitGroup
+	if g.desk != nil {
+		notifyWG.Go(func() { g.desk.StopNotifiers(ctx) })
+	}
 	for _, f := range g.forwarders {
 		f.Drain()
 	}
@@ -335,6 +366,7 @@ func (g *Gateway) shutdown() error {
 		hcancel()
 		g.httpWG.Wait()
 	}
+	notifyWG.Wait()
 	if g.journal != nil {
 		errs = append(errs, g.journal.Close())
 	}

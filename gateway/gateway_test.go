@@ -23,7 +23,12 @@ func runDemo(tb testing.TB, sinks string) (base string, g *Gateway, stop func() 
 	if sinks != "" {
 		src = []byte(strings.Replace(string(src), "sinks: []\n", sinks, 1))
 	}
-	dir := tb.TempDir()
+	return runConfig(tb, src, tb.TempDir())
+}
+
+// runConfig runs a config in-process with its data in dir.
+func runConfig(tb testing.TB, src []byte, dir string) (base string, g *Gateway, stop func() error) {
+	tb.Helper()
 	plan, err := LoadBytes("deploy/shouwang.example.yaml", src, func(c *Config) {
 		c.Gateway.DataDir = dir
 		c.Gateway.HTTP.Listen = "127.0.0.1:0"

@@ -27,6 +27,7 @@ type Plan struct {
 	Devices  []shouwang.Device
 	Drivers  []DriverPlan
 	Sinks    []SinkPlan
+	Notify   NotifyPlan
 }
 
 // DriverPlan is one driver section, decoded and validated.
@@ -103,6 +104,7 @@ func (l *loader) load(overrides []func(*Config)) {
 	l.decodeSinks()
 	l.checkRules()
 	l.locate("alarms", c.Alarms.Validate())
+	l.decodeNotify(sites)
 	if c.Outbox.Dir == "" {
 		c.Outbox.Dir = filepath.Join(c.Gateway.DataDir, "outbox")
 	}

@@ -95,6 +95,7 @@ type simDevice struct {
 type incident struct {
 	Incident
 	announced bool // its one-shot event has been emitted
+	cleared   bool // a fault's end has been reported
 }
 
 func (in *incident) activeAt(el time.Duration) bool {
@@ -222,6 +223,12 @@ func (d *simDevice) step(b *shouwang.Batch, now time.Time, el, dt time.Duration)
 	)
 
 	for _, in := range d.incidents {
+		if in.Kind == KindFault && in.announced && !in.cleared && !in.activeAt(el) {
+			// A detector reports that its fault is gone, as real ones do.
+			in.cleared = true
+			b.Events = append(b.Events, shouwang.Event{Device: d.id, Kind: "fault_clear", Severity: shouwang.Info,
+				Message: "sensor fault cleared", Time: now})
+		}
 		if in.announced || !in.activeAt(el) {
 			continue
 		}

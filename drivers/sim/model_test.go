@@ -206,7 +206,7 @@ func TestFaultMarksReadingsBad(t *testing.T) {
 		Incident{Kind: KindFault, Device: smokeID, At: time.Minute, For: 5 * time.Minute},
 		Incident{Kind: KindSmoke, Device: smokeID, At: time.Minute, For: 10 * time.Minute},
 	)
-	var faults []shouwang.Event
+	var faults, clears []shouwang.Event
 	var alarmAt time.Duration
 	run(t, m, time.Second, 8*time.Minute, func(el time.Duration, b shouwang.Batch) {
 		for _, r := range b.Readings {
@@ -219,6 +219,8 @@ func TestFaultMarksReadingsBad(t *testing.T) {
 			switch e.Kind {
 			case "fault":
 				faults = append(faults, e)
+			case "fault_clear":
+				clears = append(clears, e)
 			case "smoke_alarm":
 				alarmAt = el
 			}
@@ -231,6 +233,10 @@ func TestFaultMarksReadingsBad(t *testing.T) {
 		if e := faults[i]; e.Device != dev || e.Severity != shouwang.Fault || !e.Time.Equal(t0.Add(time.Minute)) {
 			t.Errorf("fault event %+v, want %s with severity fault at 1m", e, dev)
 		}
+	}
+	if len(clears) != 2 || clears[0].Device != gasID || !clears[0].Time.Equal(t0.Add(3*time.Minute)) ||
+		clears[1].Device != smokeID || !clears[1].Time.Equal(t0.Add(6*time.Minute)) {
+		t.Errorf("fault_clear events %+v, want gas at 3m and smoke at 6m", clears)
 	}
 	if alarmAt != 6*time.Minute {
 		t.Errorf("smoke_alarm at %v, want at 6m when the fault cleared", alarmAt)
