@@ -30,11 +30,12 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Micro-benchmarks, then the whole process: readings from the simulator's
+# Micro-benchmarks (rule evaluation, outbox, alarm latency through a real
+# Mosquitto, ...), then the whole process: readings from the simulator's
 # load generator through the outbox into a real VictoriaMetrics, with CPU
 # per reading and peak RSS.
 bench: test-deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./gateway/... ./drivers/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./rules/ ./gateway/... ./drivers/...
 	SHOUWANG_BENCH=1 $(GO) test -run '^$$' -bench WholeProcess -benchtime 1x -timeout 10m $(PKG)
 
 # Runs each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
