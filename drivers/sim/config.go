@@ -60,6 +60,10 @@ type Incident struct {
 	// battery % it drops to for low_battery. 0 means the kind's default
 	// (DefaultPeak); fault and offline take no peak.
 	Peak float64 `yaml:"peak"`
+	// Rise is the time constant of a gas leak's, CO build-up's or smoke's
+	// approach to Peak (63 % of it after Rise, 90 % after 2.3·Rise); 0
+	// means the kind's own (3m for gas, 4m for CO, 1m for smoke).
+	Rise time.Duration `yaml:"rise"`
 }
 
 // Incident kinds.
@@ -159,6 +163,10 @@ func (c *Config) Validate(devices []shouwang.Device) error {
 		}
 		if in.For < 0 {
 			errs.Add(f+"for", "must not be negative, got %s (0 lasts until the driver stops)", in.For)
+		}
+		if _, hazard := curves[in.Kind]; in.Rise < 0 || in.Rise > 0 && !hazard {
+			errs.Add(f+"rise", "must be a positive duration for %s, %s or %s (e.g. 1m; 0 = the kind's own), got %s for %s",
+				KindGasLeak, KindCOBuildup, KindSmoke, in.Rise, in.Kind)
 		}
 		if kindOK {
 			if problem := peakProblem(in.Kind, in.Peak); problem != "" {

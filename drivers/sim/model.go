@@ -108,6 +108,9 @@ func (in *incident) level(el time.Duration) float64 {
 		return 0
 	}
 	c := curves[in.Kind]
+	if in.Rise > 0 {
+		c.rise = in.Rise
+	}
 	approach := func(d time.Duration) float64 { return in.Peak * (1 - math.Exp(-d.Seconds()/c.rise.Seconds())) }
 	t := el - in.At
 	if in.For == 0 || t < in.For {

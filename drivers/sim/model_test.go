@@ -69,19 +69,21 @@ func TestCurves(t *testing.T) {
 		device     string
 		point      string
 		peak       float64 // 0 = default
+		rise       time.Duration
 		wantPeak   float64
 		idleMax    float64 // including CO cooking spikes
 		reach90    [2]time.Duration
 		settleTime time.Duration // after the end, below 20 % of peak
 	}{
-		{"gas leak", KindGasLeak, gasID, "gas", 0, 40, 1, [2]time.Duration{5 * time.Minute, 8 * time.Minute}, 16 * time.Minute},
-		{"small gas leak", KindGasLeak, gasID, "gas", 15, 15, 1, [2]time.Duration{5 * time.Minute, 8 * time.Minute}, 16 * time.Minute},
-		{"CO build-up", KindCOBuildup, coID, "co", 0, 300, 30, [2]time.Duration{7 * time.Minute, 11 * time.Minute}, 24 * time.Minute},
-		{"smoke", KindSmoke, smokeID, "smoke_density", 0, 0.5, 0.03, [2]time.Duration{90 * time.Second, 3 * time.Minute}, 6 * time.Minute},
+		{"gas leak", KindGasLeak, gasID, "gas", 0, 0, 40, 1, [2]time.Duration{5 * time.Minute, 8 * time.Minute}, 16 * time.Minute},
+		{"small gas leak", KindGasLeak, gasID, "gas", 15, 0, 15, 1, [2]time.Duration{5 * time.Minute, 8 * time.Minute}, 16 * time.Minute},
+		{"fast gas leak", KindGasLeak, gasID, "gas", 0, 20 * time.Second, 40, 1, [2]time.Duration{40 * time.Second, 55 * time.Second}, 16 * time.Minute},
+		{"CO build-up", KindCOBuildup, coID, "co", 0, 0, 300, 30, [2]time.Duration{7 * time.Minute, 11 * time.Minute}, 24 * time.Minute},
+		{"smoke", KindSmoke, smokeID, "smoke_density", 0, 0, 0.5, 0.03, [2]time.Duration{90 * time.Second, 3 * time.Minute}, 6 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := MustModel(t, 7, Incident{Kind: tt.kind, Device: tt.device, At: at, For: lasts, Peak: tt.peak})
+			m := MustModel(t, 7, Incident{Kind: tt.kind, Device: tt.device, At: at, For: lasts, Peak: tt.peak, Rise: tt.rise})
 			reached := time.Duration(-1)
 			run(t, m, time.Second, at+lasts+tt.settleTime, func(el time.Duration, b shouwang.Batch) {
 				v := mustReading(t, b, el, tt.device, tt.point).Value
