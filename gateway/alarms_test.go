@@ -138,3 +138,35 @@ func TestAlarmLoopThroughTheGateway(t *testing.T) {
 		t.Fatalf("after a restart: HTTP %d, state %q, history %v", code, one.Alarm.State, kinds)
 	}
 }
+
+// TestDemoLeakEscalates runs the demo's scripted gas leak, sped up: the
+// kitchen detector raises a warning, then an alarm (the same episode),
+// and with nobody acknowledging it escalates to level 2.
+func TestDemoLeakEscalates(t *testing.T) {
+	leakcheck.Check(t)
+	src := string(deploy.Example)
+	src = strings.Replace(src, "        at: 30s\n        for: 15m\n        peak: 40\n        rise: 1m\n", "        at: 3s\n        for: 15m\n        peak: 40\n        rise: 6s\n", 1)
+	src = strings.Replace(src, "  escalation: [2m, 5m, 10m]\n", "  escalation: [6s, 5m, 10m]\n", 1)
+	_, g, stop := runConfig(t, []byte(src), t.TempDir())
+	defer stop()
+	feed, unsubscribe := g.desk.Subscribe(100)
+	defer unsubscribe()
+	var got []string
+	deadline := time.After(30 * time.Second)
+	for len(got) < 3 {
+		select {
+		case m := <-feed:
+			if m.Device == "1202-kitchen-gas" {
+				got = append(got, fmt.Sprintf("%s %s L%d", m.Kind, m.Severity, m.Escalation))
+				if m.Location.Room != "1202" || m.AlarmID != 1 || m.Unit != "%LEL" {
+					t.Fatalf("message %+v", m)
+				}
+			}
+		case <-deadline:
+			t.Fatalf("after 30s: %v", got)
+		}
+	}
+	if want := "[raised warning L1 updated alarm L1 escalated alarm L2]"; fmt.Sprint(got) != want {
+		t.Errorf("the leak's alarm went %v, want %s", got, want)
+	}
+}

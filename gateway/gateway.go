@@ -211,7 +211,7 @@ func (g *Gateway) openDesk(ctx context.Context) error {
 		return err
 	}
 	g.desk, err = alarms.NewDesk(ctx, engine, book, g.journal, g.plan.Devices,
-		alarms.Options{Now: g.now, Logger: g.logger, Registerer: g.reg})
+		alarms.Options{Now: g.now, Logger: g.logger, Registerer: g.reg, Unit: g.plan.units()})
 	if err != nil {
 		return err
 	}
@@ -244,6 +244,19 @@ func (g *Gateway) addNotifiers() error {
 		g.desk.AddNotifier(c.Name, c.Route, n)
 	}
 	return nil
+}
+
+// units returns the unit of each device's point as its profile gives it.
+func (p *Plan) units() func(device, point string) string {
+	units := map[[2]string]string{}
+	for _, d := range p.Devices {
+		if prof := p.Profiles[d.Profile]; prof != nil {
+			for _, pt := range prof.Points {
+				units[[2]string{d.ID, pt.Name}] = pt.Unit
+			}
+		}
+	}
+	return func(device, point string) string { return units[[2]string{device, point}] }
 }
 
 // buildDrivers builds every driver; g.drivers is fixed from then on.

@@ -38,6 +38,7 @@ type Desk struct {
 	journal *Journal
 	devices map[string]shouwang.Device
 	now     func() time.Time
+	unit    func(device, point string) string
 	logger  *slog.Logger
 	m       metrics
 
@@ -52,6 +53,9 @@ type Desk struct {
 
 // Options are the desk's collaborators.
 type Options struct {
+	// Unit gives the unit of a device's point ("%LEL"), for messages; nil
+	// leaves units out.
+	Unit       func(device, point string) string
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -67,7 +71,10 @@ func NewDesk(ctx context.Context, engine *rules.Engine, book *rules.AlarmBook, j
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Desk{engine: engine, book: book, journal: journal, devices: map[string]shouwang.Device{},
+	if opts.Unit == nil {
+		opts.Unit = func(string, string) string { return "" }
+	}
+	d := &Desk{unit: opts.Unit, engine: engine, book: book, journal: journal, devices: map[string]shouwang.Device{},
 		now: opts.Now, logger: opts.Logger.With("component", "alarms"), subs: map[chan Message]struct{}{}}
 	for _, dev := range devices {
 		d.devices[dev.ID] = dev
@@ -202,6 +209,9 @@ func (d *Desk) message(t rules.Transition) Message {
 	m := Message{Transition: t, Links: links(t.AlarmID)}
 	if dev, ok := d.devices[t.Device]; ok {
 		m.DeviceName, m.DeviceType, m.Location, m.Tags = dev.Name, dev.Type, dev.Location, dev.Tags
+	}
+	if t.Point != "" {
+		m.Unit = d.unit(t.Device, t.Point)
 	}
 	return m
 }

@@ -48,9 +48,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		base := "http://" + addr.String()
 		fmt.Fprintf(stdout, `
 Shouwang demo: %d simulated devices in %s, data in %s
-  a slow gas leak starts in 3号楼 2单元 1202's kitchen 30 s after start:
-  a warning at 10 %%LEL, an alarm at 25 %%LEL, escalating every few minutes
-  until someone acknowledges it:
+  a gas leak starts in 3号楼 2单元 1202's kitchen 30 s after start: a
+  warning at 10 %%LEL about 20 s later, an alarm at 25 %%LEL a minute after
+  that, escalating 2 min after it was raised until someone acknowledges it:
     curl -X POST -d '{"operator":"王警官"}' %s/api/v1/alarms/ID/acknowledge
 
   metrics   %s/metrics
@@ -98,15 +98,20 @@ func printLeak(ctx context.Context, base string, every time.Duration, w io.Write
 					Escalation int
 					Device     string
 					DeviceName string `json:"device_name"`
+					Point      string
 					Value      float64
+					Unit       string
 				}
 			}
 			if !getJSON(base+"/api/v1/alarms", &open) {
 				continue
 			}
 			for _, a := range open.Alarms {
-				line := fmt.Sprintf("ALARM %d  %-7s %-12s escalation level %d  %s (%s) value %g",
-					a.AlarmID, a.Severity, a.State, a.Escalation, a.DeviceName, a.Device, a.Value)
+				line := fmt.Sprintf("ALARM %d  %-7s %-12s escalation level %d  %s (%s)",
+					a.AlarmID, a.Severity, a.State, a.Escalation, a.DeviceName, a.Device)
+				if a.Point != "" {
+					line += fmt.Sprintf(" %s %g %s", a.Point, a.Value, a.Unit)
+				}
 				if seen[a.AlarmID] != line {
 					seen[a.AlarmID] = line
 					fmt.Fprintf(w, "%s  %s\n", now.Format("15:04:05"), line)
