@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -9,21 +10,22 @@ import (
 // period: how many, how fast they were acknowledged and closed, and what
 // share was closed.
 type AlarmFigures struct {
-	From, To time.Time
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
 	// Raised counts the alarms raised in [From, To) that the filter kept;
 	// the other counts and the times are over those alarms, as far as the
 	// given Alarms know (an alarm acknowledged after To still counts).
-	Raised       int
-	Acknowledged int // acknowledged at least once
-	Closed       int
-	Escalated    int // reached level 2 or higher
-	Reopened     int // reopened at least once after being resolved
+	Raised       int `json:"raised"`
+	Acknowledged int `json:"acknowledged"` // acknowledged at least once
+	Closed       int `json:"closed"`
+	Escalated    int `json:"escalated"` // reached level 2 or higher
+	Reopened     int `json:"reopened"`  // reopened at least once after being resolved
 	// ShareClosed is Closed/Raised, 0 when nothing was raised.
-	ShareClosed float64
+	ShareClosed float64 `json:"share_closed"`
 	// ToAcknowledge runs from the raise to the first acknowledgement,
 	// ToClose from the raise to the close.
-	ToAcknowledge DurationStats
-	ToClose       DurationStats
+	ToAcknowledge DurationStats `json:"to_acknowledge"`
+	ToClose       DurationStats `json:"to_close"`
 }
 
 // DurationStats summarises durations. Median and P90 are nearest-rank
@@ -32,6 +34,18 @@ type AlarmFigures struct {
 type DurationStats struct {
 	N                      int
 	Mean, Median, P90, Max time.Duration
+}
+
+// MarshalJSON writes the durations in seconds, the unit dashboards and
+// spreadsheets expect.
+func (d DurationStats) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		N      int     `json:"n"`
+		Mean   float64 `json:"mean_s"`
+		Median float64 `json:"median_s"`
+		P90    float64 `json:"p90_s"`
+		Max    float64 `json:"max_s"`
+	}{d.N, d.Mean.Seconds(), d.Median.Seconds(), d.P90.Seconds(), d.Max.Seconds()})
 }
 
 // ComputeAlarmFigures computes the figures over the alarms raised in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -125,6 +126,34 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 	if code != 200 || len(alarms) != 1 {
 		t.Fatalf("list: %d %v", code, list)
 	}
+	for _, q := range []struct {
+		path string
+		code int
+		want string // in the error, or the number of alarms listed
+	}{
+		{"/api/v1/alarms?severity=loud", 400, "not one of"},
+		{"/api/v1/alarms?state=asleep", 400, "state"},
+		{"/api/v1/alarms?from=yesterday", 400, "RFC 3339"},
+		{"/api/v1/alarms?severity=fire", 200, "0"},
+		{"/api/v1/alarms?severity=warning&building=3号楼", 200, "1"},
+		{"/api/v1/alarms?building=1号楼", 200, "0"},
+		{"/api/v1/alarms?from=2026-11-24T08:00:00Z", 200, "1"},
+		{"/api/v1/alarms?from=2026-11-24T08:00:01Z", 200, "0"},
+		{"/api/v1/alarms?to=2026-11-24T08:00:00Z", 200, "0"},
+		{"/api/v1/alarms/figures?by=week", 400, "not supported"},
+		{"/api/v1/alarms/figures?from=2026-11-25T00:00:00Z&to=2026-11-24T00:00:00Z", 400, "before"},
+		{"/api/v1/alarms/figures?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&by=day", 400, "366 days"},
+		{"/api/v1/alarms/closed?from=now", 400, "RFC 3339"},
+	} {
+		code, out := call(t, h, "GET", q.path, "")
+		got := fmt.Sprint(out["error"])
+		if code == 200 {
+			got = fmt.Sprint(len(out["alarms"].([]any)))
+		}
+		if code != q.code || !strings.Contains(got, q.want) {
+			t.Errorf("GET %s: %d %s, want %d %s", q.path, code, got, q.code, q.want)
+		}
+	}
 	steps := []struct {
 		path, body string
 		code       int
@@ -171,8 +200,18 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("closed list: %v", closed)
 	}
 	code, fig := call(t, h, "GET", "/api/v1/alarms/figures?from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z&grid=GX-03", "")
-	if code != 200 || fig["ShareClosed"] != 1.0 {
+	if code != 200 || fig["share_closed"] != 1.0 || fig["to_close"].(map[string]any)["n"] != 1.0 {
 		t.Fatalf("figures: %d %v", code, fig)
+	}
+	code, byDay := call(t, h, "GET", "/api/v1/alarms/figures?from=2026-11-23T00:00:00%2B08:00&to=2026-11-26T00:00:00%2B08:00&by=day", "")
+	days, _ := byDay["days"].([]any)
+	var raised []float64
+	for _, d := range days {
+		raised = append(raised, d.(map[string]any)["raised"].(float64))
+	}
+	// t0 is 08:00 UTC on the 24th: 16:00 on the 24th in Beijing.
+	if code != 200 || fmt.Sprint(raised) != "[0 1 0]" {
+		t.Fatalf("figures by Beijing day: %d, raised %v (%v)", code, raised, byDay)
 	}
 }
 

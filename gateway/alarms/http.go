@@ -17,9 +17,9 @@ import (
 
 // Handler serves the alarm API:
 //
-//	GET  /api/v1/alarms                     open alarms (?severity=alarm&building=3号楼&state=raised)
+//	GET  /api/v1/alarms                     open alarms (?severity=alarm&building=3号楼&state=raised&from=&to= on the raise time)
 //	GET  /api/v1/alarms/closed?from=RFC3339 closed alarms
-//	GET  /api/v1/alarms/figures?from=&to=&grid=   time to acknowledge, time to close, share closed
+//	GET  /api/v1/alarms/figures?from=&to=&grid=&by=day   time to acknowledge, time to close, share closed
 //	GET  /api/v1/alarms/{id}                one alarm with its history
 //	POST /api/v1/alarms/{id}/{action}       acknowledge, dispatch, resolve, close, reset, shelve, unshelve
 //	                                        body {"operator": "...", "note": "...", "until": RFC3339 (shelve)}
@@ -81,11 +81,20 @@ func (d *Desk) listOpen(w http.ResponseWriter, r *http.Request) {
 		state = &v
 	}
 	building := q.Get("building")
+	from, ok := parseTime(w, "from", q.Get("from"), time.Time{})
+	if !ok {
+		return
+	}
+	to, ok := parseTime(w, "to", q.Get("to"), time.Time{})
+	if !ok {
+		return
+	}
 	out := []Message{}
 	for _, a := range d.Open() {
 		dev, _ := d.Device(a.Device)
 		if sev != nil && a.Severity < *sev || state != nil && a.State != *state ||
-			building != "" && dev.Location.Building != building {
+			building != "" && dev.Location.Building != building ||
+			a.RaisedAt.Before(from) || !to.IsZero() && !a.RaisedAt.Before(to) {
 			continue
 		}
 		out = append(out, d.alarmView(a))
@@ -162,8 +171,30 @@ func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
 		dev, _ := d.Device(a.Device)
 		return grid == "" || dev.Location.Grid == grid
 	}
-	fig := rules.ComputeAlarmFigures(append(closed, d.Open()...), from, to, keep)
-	writeJSON(w, http.StatusOK, fig)
+	all := append(closed, d.Open()...)
+	switch by := q.Get("by"); by {
+	case "":
+		writeJSON(w, http.StatusOK, rules.ComputeAlarmFigures(all, from, to, keep))
+	case "day":
+		if to.Sub(from) > 366*24*time.Hour {
+			badRequest(w, "by=day covers at most 366 days (from %s to %s is longer)", from.Format(time.DateOnly), to.Format(time.DateOnly))
+			return
+		}
+		// Days start at midnight in from's time zone: pass from as
+		// 2026-11-01T00:00:00+08:00 for Beijing days.
+		days := []rules.AlarmFigures{}
+		for day := from; day.Before(to); {
+			next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, day.Location())
+			if next.After(to) {
+				next = to
+			}
+			days = append(days, rules.ComputeAlarmFigures(all, day, next, keep))
+			day = next
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"days": days})
+	default:
+		badRequest(w, "by %q is not supported (valid: day, or leave it out for one figure over the range)", by)
+	}
 }
 
 func alarmID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
