@@ -17,6 +17,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/rules"
 )
@@ -27,8 +28,8 @@ type MQTTConfig struct {
 	// Broker is tcp://host:1883, ssl://host:8883 (also mqtt://, mqtts://,
 	// ws://, wss://).
 	Broker string `yaml:"broker"`
-	// ClientID must be stable: the broker keeps the session (and what it
-	// has not acknowledged) under it. The gateway fills in
+	// ClientID names the gateway to the broker (its ACLs, its logs); it
+	// must be unique there. The gateway fills in
 	// "shouwang-<gateway name>-<name>" when empty.
 	ClientID string          `yaml:"client_id"`
 	Username string          `yaml:"username"`
@@ -87,10 +88,10 @@ func (c *MQTTConfig) Validate() error {
 
 // MQTT publishes each transition with QoS 1 on its event topic and keeps
 // a retained topic per device with the device's open alarms, so a console
-// that subscribes late still sees what is open. The session is persistent
-// and the client reconnects by itself; a message not acknowledged within
-// the timeout is offered again (consumers drop duplicates by alarm and
-// seq).
+// that subscribes late still sees what is open. The client reconnects by
+// itself; a message not acknowledged before the connection drops or the
+// timeout runs out is offered again (consumers drop duplicates by alarm
+// and seq).
 type MQTT struct {
 	cfg    MQTTConfig
 	client paho.Client
@@ -98,6 +99,7 @@ type MQTT struct {
 
 	connMu sync.Mutex
 	up     chan struct{} // closed while connected
+	down   chan struct{} // closed while not
 	start  sync.Once
 
 	// open holds each device's open alarms by id, and dirty the devices
@@ -112,10 +114,16 @@ func NewMQTT(c MQTTConfig, logger *slog.Logger) (*MQTT, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &MQTT{cfg: c, logger: logger.With("broker", c.Broker), up: make(chan struct{}),
+	down := make(chan struct{})
+	close(down)
+	n := &MQTT{cfg: c, logger: logger.With("broker", c.Broker), up: make(chan struct{}), down: down,
 		open: map[string]map[uint64]Message{}, dirty: map[string]bool{}}
 	opts := paho.NewClientOptions().AddBroker(c.Broker).SetClientID(c.ClientID).
-		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).
+		// The journal, not paho's store or the broker's session, keeps
+		// what was not acknowledged; paho's resume of stored messages
+		// after a reconnect also races with a publish made right then
+		// (it sets DUP on the packet being written).
+		SetCleanSession(true).SetStore(noStore{}).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(10 * time.Second).
 		SetConnectTimeout(c.Timeout).SetWriteTimeout(c.Timeout).SetKeepAlive(30 * time.Second).
 		SetOnConnectHandler(func(paho.Client) { n.setUp(true) }).
@@ -163,28 +171,33 @@ func (n *MQTT) setUp(up bool) {
 	case <-n.up:
 		if !up {
 			n.up = make(chan struct{})
+			close(n.down)
 		}
 	default:
 		if up {
 			close(n.up)
+			n.down = make(chan struct{})
 			n.logger.Info("MQTT connected")
 		}
 	}
 }
 
-// connected waits until the client is connected, or ctx ends. The first
-// call starts the connection; paho keeps retrying it in the background.
-func (n *MQTT) connected(ctx context.Context) error {
+// connected waits until the client is connected, or ctx ends, and returns
+// a channel closed when the connection is lost. The first call starts the
+// connection; paho keeps retrying it in the background.
+func (n *MQTT) connected(ctx context.Context) (down <-chan struct{}, err error) {
 	n.start.Do(func() { n.client.Connect() })
 	n.connMu.Lock()
 	up := n.up
 	n.connMu.Unlock()
 	select {
 	case <-up:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
+	n.connMu.Lock()
+	defer n.connMu.Unlock()
+	return n.down, nil
 }
 
 // Seed takes the open alarms; their devices' retained state is published
@@ -233,7 +246,8 @@ type DeviceAlarmState struct {
 // (Mosquitto's default) holds the second back until the gateway's delayed
 // ACK, 40 ms on Linux.
 func (n *MQTT) Notify(ctx context.Context, m Message) error {
-	if err := n.connected(ctx); err != nil {
+	down, err := n.connected(ctx)
+	if err != nil {
 		return err
 	}
 	body, err := json.Marshal(m)
@@ -244,10 +258,10 @@ func (n *MQTT) Notify(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	err = n.publish(ctx, n.EventTopic(m.AlarmID, m.Kind), false, body)
+	err = n.publish(ctx, down, n.EventTopic(m.AlarmID, m.Kind), false, body)
 	for dev, body := range states {
 		if err == nil {
-			err = n.publish(ctx, n.StateTopic(dev), true, body)
+			err = n.publish(ctx, down, n.StateTopic(dev), true, body)
 		}
 		if err == nil {
 			delete(states, dev)
@@ -297,13 +311,15 @@ func (n *MQTT) states(m Message) (map[string][]byte, error) {
 
 // publish sends one message with QoS 1 and waits for the broker's
 // acknowledgement.
-func (n *MQTT) publish(ctx context.Context, topic string, retained bool, body []byte) error {
+func (n *MQTT) publish(ctx context.Context, down <-chan struct{}, topic string, retained bool, body []byte) error {
 	t := n.client.Publish(topic, 1, retained, body)
 	timer := time.NewTimer(n.cfg.Timeout)
 	defer timer.Stop()
 	select {
 	case <-t.Done():
 		return t.Error()
+	case <-down:
+		return errors.New("connection lost before the broker acknowledged")
 	case <-timer.C:
 		return errors.New("no acknowledgement from the broker within the timeout")
 	case <-ctx.Done():
@@ -326,3 +342,15 @@ func (n *MQTT) Close() error {
 	n.client.Disconnect(250)
 	return nil
 }
+
+// noStore keeps nothing: a message lost with a connection is offered
+// again from the journal.
+type noStore struct{}
+
+func (noStore) Open()                             {}
+func (noStore) Put(string, packets.ControlPacket) {}
+func (noStore) Get(string) packets.ControlPacket  { return nil }
+func (noStore) All() []string                     { return nil }
+func (noStore) Del(string)                        {}
+func (noStore) Close()                            {}
+func (noStore) Reset()                            {}

@@ -139,6 +139,9 @@ func TestMQTTLifecycle(t *testing.T) {
 		}
 	}
 	next(t, sub, prefix+"/alarms/1/closed")
+	for state.Severity != "normal" { // the state follows the event
+		state = decode[DeviceAlarmState](t, next(t, sub, prefix+"/devices/gas-1202/alarm"))
+	}
 
 	late := subscribe(t, mq, "late-console")
 	if r := next(t, late, prefix+"/devices/gas-1202/alarm"); !r.retained || decode[DeviceAlarmState](t, r).Severity != "normal" {
