@@ -23,6 +23,12 @@ import (
 // longer combines with new ones, though it still holds a confirmation
 // already raised. Time alone never changes a group's condition, so the
 // group needs no tick.
+//
+// After a restart (Engine.Restore) a group counts the members whose
+// conditions were restored alarming, as having started alarming at the
+// restart (the journal does not say when they started: this errs towards
+// confirming), and holds its own restored confirmation until fewer than K
+// of its devices are alarming, as it would have.
 func init() {
 	register(TypeConfirm, ruleType{
 		validate:  validateConfirm,
@@ -69,6 +75,12 @@ type group interface {
 	change(dst []Change, c Change, now time.Time) []Change
 	// active returns the group's condition while it holds.
 	active() (Change, bool)
+	// restoreMember takes a member's condition that held before a
+	// restart at now, already restored into its per-device rule.
+	restoreMember(c Change, now time.Time)
+	// restore takes the group's own condition that held before a
+	// restart, and reports whether c is the group's.
+	restore(c Change) bool
 }
 
 // addGroups compiles a group rule over the devices it selects.
@@ -274,4 +286,32 @@ func (g *confirm) active() (Change, bool) {
 		return Change{}, false
 	}
 	return g.changeAt(time.Time{}), true
+}
+
+func (g *confirm) restoreMember(c Change, now time.Time) {
+	i, ok := g.index[c.Device]
+	if !ok || !c.Active || c.Severity < shouwang.Alarm {
+		return
+	}
+	m := &g.devs[i]
+	if slices.Contains(m.rules, c.Rule) {
+		return
+	}
+	if len(m.rules) == 0 {
+		m.since = now
+		g.alarming++
+	}
+	m.rules = append(m.rules, c.Rule)
+}
+
+// restore raises the group's condition without asking its members: the
+// restored ones may be fewer than K (a journal from another config), and
+// the condition then returns to normal when the next member starts or
+// stops alarming.
+func (g *confirm) restore(c Change) bool {
+	if c.Rule != g.rule.ID || c.Device != g.id {
+		return false
+	}
+	g.raised = c.Active
+	return true
 }

@@ -96,7 +96,7 @@ type instance struct {
 type deviceRules struct {
 	byPoint  map[string][]*instance
 	anyPoint []*instance // watch every point
-	events   []*instance
+	events   []*instance // every instance on the device (Restore finds them here)
 }
 
 // Engine evaluates every rule against what the devices report. It is not
@@ -253,22 +253,65 @@ func (e *Engine) Active() []Change {
 }
 
 // Restore tells the engine which conditions held before a restart (the
-// open alarms the journal brought back), so that the first reading back to
-// normal clears them instead of leaving them active for ever. A checker's
-// own history (a dose, a rate window) starts afresh. Changes naming a rule
-// or device the engine does not have are ignored.
-func (e *Engine) Restore(active []Change) {
+// open alarms the journal brought back; now is the time of the restart).
+// A restored condition holds until what the engine sees after the restart
+// says it has cleared, and is not raised again meanwhile: each rule type
+// takes it for its own (see restorer), and a confirmation rule counts the
+// restored conditions of its members and holds its own. A checker's own
+// history (a partial dose, a rate window, the latest values) does not
+// survive the restart, nor does a pending on_delay or off_delay: they start
+// over after it. Changes that are not Active, or name a rule or device the
+// engine does not have, are ignored.
+func (e *Engine) Restore(active []Change, now time.Time) {
 	for _, c := range active {
 		if !c.Active {
 			continue
 		}
-		for _, in := range e.all {
-			if in.rule.ID == c.Rule && in.device == c.Device {
+		restored := false
+		if dr := e.devices[c.Device]; dr != nil {
+			for _, in := range dr.events { // every instance on the device
+				if in.rule.ID != c.Rule {
+					continue
+				}
 				in.state = cond{active: true, severity: c.Severity, level: c.Level, point: c.Point, value: c.Value}
+				in.pending = false
+				if r, ok := in.check.(restorer); ok {
+					r.restore(in.state, now)
+				}
+				restored = true
+			}
+		}
+		if restored {
+			for _, g := range e.groupsOf[c.Device] {
+				g.restoreMember(c, now)
+			}
+			continue
+		}
+		for _, g := range e.groups {
+			if g.restore(c) {
+				break
 			}
 		}
 	}
 }
+
+// A restorer is a checker whose own state must agree with a condition
+// that held before a restart (Engine.Restore), so that it holds that
+// condition until the readings or events after the restart say it has
+// cleared. c is active; what the checker had seen before the restart (a
+// dose, a rate window, the latest values) is gone.
+type restorer interface {
+	restore(c cond, now time.Time)
+}
+
+var (
+	_ restorer = (*threshold)(nil)
+	_ restorer = (*exposure)(nil)
+	_ restorer = (*rate)(nil)
+	_ restorer = (*eventRule)(nil)
+	_ restorer = (*stale)(nil)
+	_ restorer = (*expression)(nil)
+)
 
 // apply passes a checker's condition through the rule's on- and
 // off-delays and reports a change once it is due. sample says the

@@ -242,7 +242,7 @@ func TestDeterministic(t *testing.T) {
 // normal reading after it.
 func TestRestore(t *testing.T) {
 	e, _ := New([]Rule{gasRule()}, testDevices)
-	e.Restore([]Change{{Rule: "gas", Device: "gas-1202", Active: true, Severity: shouwang.Alarm, Level: "alarm", Point: "gas", Value: 30}})
+	e.Restore([]Change{{Rule: "gas", Device: "gas-1202", Active: true, Severity: shouwang.Alarm, Level: "alarm", Point: "gas", Value: 30}}, t0)
 	if len(e.Active()) != 1 {
 		t.Fatal("restored condition not active")
 	}

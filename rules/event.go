@@ -69,4 +69,8 @@ func (e *eventRule) event(ev *shouwang.Event, _ time.Time) (cond, bool) {
 	return e.active, true
 }
 
+func (e *eventRule) restore(c cond, _ time.Time) {
+	e.active = cond{active: true, severity: c.severity, level: c.level}
+}
+
 func (e *eventRule) tick(time.Time) (cond, bool) { return cond{}, false }

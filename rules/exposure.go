@@ -43,6 +43,11 @@ import (
 // the alarm (the engine holds it) nor restarts the dose, so a noisy sensor
 // does not turn one alarm into a new 75-minute wait. The severity is the
 // rule's, alarm when it gives none; the level is "exposure".
+//
+// An alarm restored after a restart is taken as a dose already spent (the
+// partial dose is not journaled): it holds, ticks alone do not clear it,
+// and it returns to normal the way any raised alarm does, on a reading
+// below the lowest level, off_delay applying.
 func init() {
 	register(TypeExposure, ruleType{
 		validate:   validateExposure,
@@ -169,10 +174,20 @@ func (x *exposure) reading(r *shouwang.Reading, now time.Time) cond {
 	return x.check(now)
 }
 
+func (x *exposure) restore(c cond, _ time.Time) {
+	x.active, x.dose, x.below = true, 1, time.Time{}
+	if !x.held {
+		x.value = c.value // shown until the first reading
+	}
+}
+
 func (x *exposure) event(*shouwang.Event, time.Time) (cond, bool) { return cond{}, false }
 
 func (x *exposure) tick(now time.Time) (cond, bool) {
 	if !x.held {
+		if x.active { // restored, no reading since
+			return cond{active: true, severity: x.severity, level: TypeExposure, point: x.point, value: x.value}, true
+		}
 		return cond{}, true
 	}
 	x.advance(now)

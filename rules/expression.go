@@ -23,9 +23,10 @@ import (
 // condition is written in expr-lang (https://expr-lang.org); each name in
 // it is a point and stands for the device's latest good value of that
 // point. It is evaluated on every good reading of a point it names; until
-// each of them has had a value, it is false. An evaluation that fails
-// (an integer division by zero) changes nothing. on_delay, on_samples and
-// off_delay apply as for a threshold.
+// each of them has had a value, it is false, or, restored after a restart,
+// it holds (the latest values are not journaled). An evaluation that
+// fails (an integer division by zero) changes nothing. on_delay,
+// on_samples and off_delay apply as for a threshold.
 func init() {
 	register(TypeExpression, ruleType{
 		validate:   validateExpression,
@@ -263,7 +264,7 @@ type expression struct {
 	missing  int // points without a value yet
 	severity shouwang.Severity
 	vm       vm.VM // reused: its stack survives between runs
-	last     cond
+	last     cond  // what the latest evaluation concluded, or the restored condition
 }
 
 func newExpression(r *Rule, _ *shouwang.Device) checker {
@@ -288,7 +289,9 @@ func (x *expression) reading(r *shouwang.Reading, _ time.Time) cond {
 		}
 	}
 	if x.missing > 0 {
-		return cond{point: r.Point, value: r.Value}
+		c := x.last // normal, or the restored condition holding
+		c.point, c.value = r.Point, r.Value
+		return c
 	}
 	out, err := x.vm.Run(x.prog, x.env)
 	if err != nil {
@@ -302,6 +305,10 @@ func (x *expression) reading(r *shouwang.Reading, _ time.Time) cond {
 		x.last = cond{point: r.Point, value: r.Value}
 	}
 	return x.last
+}
+
+func (x *expression) restore(c cond, _ time.Time) {
+	x.last = cond{active: true, severity: x.severity, level: levelExpression, point: c.point, value: c.value}
 }
 
 func (x *expression) event(*shouwang.Event, time.Time) (cond, bool) { return cond{}, false }

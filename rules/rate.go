@@ -34,6 +34,13 @@ import (
 // towards the alarm. Buckets open at least Window/(rateRing-2) apart and
 // each spans less than that, so the ring never overflows; were it full
 // anyway, the reading would be merged into the newest bucket.
+//
+// An alarm restored after a restart holds until a reading comes Window or
+// more after the first reading since the restart: the window is not
+// journaled, and one holding less than Window of readings is no evidence
+// of normal. From then on the window holds every reading a never-restarted
+// engine's would, and the rule judges as usual. A step back in time starts
+// the wait over.
 func init() {
 	register(TypeRate, ruleType{
 		validate:   validateRate,
@@ -78,7 +85,19 @@ type rate struct {
 	base    time.Time // times are kept as offsets from the first reading
 	ring    [rateRing]rateBucket
 	head, n int // oldest bucket, bucket count
+
+	hold     rateHold
+	holdFrom time.Duration // the first reading of the restored wait, after base
 }
+
+// rateHold is where a rate rule is in holding a restored alarm.
+type rateHold uint8
+
+const (
+	rateJudge   rateHold = iota // as usual
+	rateRestore                 // restored, no reading since
+	rateFill                    // restored, filling the window from holdFrom
+)
 
 func newRate(r *Rule, _ *shouwang.Device) checker {
 	return &rate{point: r.Point, severity: severityOr(r.Severity, shouwang.Alarm), rise: r.Rise,
@@ -92,7 +111,8 @@ func (x *rate) reading(r *shouwang.Reading, now time.Time) cond {
 		x.started, x.base = true, now
 	}
 	t, v := now.Sub(x.base), r.Value
-	if x.n > 0 && t < x.bucket(x.n-1).end {
+	back := x.n > 0 && t < x.bucket(x.n-1).end
+	if back {
 		x.n = 0 // time went back
 	}
 	for x.n > 0 && x.bucket(0).end < t-x.window {
@@ -110,11 +130,24 @@ func (x *rate) reading(r *shouwang.Reading, now time.Time) cond {
 	for i := range x.n {
 		lo = min(lo, x.bucket(i).min)
 	}
-	if v-lo >= x.rise*(1-riseSlack) {
+	rising := v-lo >= x.rise*(1-riseSlack)
+	if x.hold != rateJudge {
+		if x.hold == rateRestore || back {
+			x.hold, x.holdFrom = rateFill, t
+		}
+		if t-x.holdFrom >= x.window {
+			x.hold = rateJudge
+		} else {
+			rising = true // not yet a full window: the restored alarm holds
+		}
+	}
+	if rising {
 		return cond{active: true, severity: x.severity, level: TypeRate, point: x.point, value: v}
 	}
 	return cond{point: x.point, value: v}
 }
+
+func (x *rate) restore(cond, time.Time) { x.hold = rateRestore }
 
 func (x *rate) event(*shouwang.Event, time.Time) (cond, bool) { return cond{}, false }
 func (x *rate) tick(time.Time) (cond, bool)                   { return cond{}, false }

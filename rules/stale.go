@@ -8,7 +8,8 @@ import (
 
 // A stale rule raises a fault when a device has sent no good reading (of
 // its point, or of any point) for After. It only ever raises a fault: a
-// silent detector is a fault (故障), never a fire (火警).
+// silent detector is a fault (故障), never a fire (火警). A fault restored
+// after a restart holds until the device sends a good reading.
 func init() {
 	register(TypeStale, ruleType{
 		validate:   validateStale,
@@ -33,8 +34,9 @@ func validateStale(r *Rule, fe *shouwang.FieldErrors) {
 }
 
 type stale struct {
-	after time.Duration
-	last  time.Time // of the last good reading; zero until the first tick
+	after    time.Duration
+	last     time.Time // of the last good reading; zero until the first tick
+	restored bool      // a fault was restored: ticks before a reading keep it
 }
 
 func (s *stale) reading(r *shouwang.Reading, now time.Time) cond {
@@ -42,10 +44,15 @@ func (s *stale) reading(r *shouwang.Reading, now time.Time) cond {
 	return cond{point: r.Point, value: r.Value}
 }
 
+func (s *stale) restore(cond, time.Time) { s.restored, s.last = true, time.Time{} }
+
 func (s *stale) event(*shouwang.Event, time.Time) (cond, bool) { return cond{}, false }
 
 func (s *stale) tick(now time.Time) (cond, bool) {
 	if s.last.IsZero() {
+		if s.restored {
+			return cond{active: true, severity: shouwang.Fault, level: "stale"}, true
+		}
 		s.last = now // the engine just started: the device gets a full After
 	}
 	if now.Sub(s.last) >= s.after {

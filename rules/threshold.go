@@ -11,7 +11,8 @@ import (
 // A threshold rule raises the most severe level whose set-point the value
 // has reached: at or above an "above" set-point, at or below a "below" one.
 // Once raised, a level holds until the value is Deadband back past its
-// set-point, so a value hovering at the set-point does not flap.
+// set-point, so a value hovering at the set-point does not flap. A level
+// restored after a restart is held the same way.
 func init() {
 	register(TypeThreshold, ruleType{
 		validate:   validateThreshold,
@@ -107,6 +108,13 @@ func (t *threshold) reading(r *shouwang.Reading, _ time.Time) cond {
 	}
 	l := &t.levels[level]
 	return cond{active: true, severity: l.severity, level: l.name, point: r.Point, value: r.Value}
+}
+
+// restore holds the restored level, so that its deadband applies to the
+// first readings after the restart. A level the rule no longer has is
+// not held: the first reading decides.
+func (t *threshold) restore(c cond, _ time.Time) {
+	t.current = slices.IndexFunc(t.levels, func(l thresholdLevel) bool { return l.name == c.level })
 }
 
 func (t *threshold) event(*shouwang.Event, time.Time) (cond, bool) { return cond{}, false }

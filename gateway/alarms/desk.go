@@ -93,7 +93,7 @@ func NewDesk(ctx context.Context, engine *rules.Engine, book *rules.AlarmBook, j
 			active = append(active, rules.Change{Rule: a.Rule, Device: a.Device, Active: a.Active,
 				Severity: a.Severity, Level: a.Level, Point: a.Point, Value: a.Value})
 		}
-		engine.Restore(active)
+		engine.Restore(active, d.now())
 		d.logger.Info("alarms restored from the journal", "open", len(active))
 	}
 	return d, nil
