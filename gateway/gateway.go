@@ -211,7 +211,10 @@ func (g *Gateway) openDesk(ctx context.Context) error {
 		return err
 	}
 	g.desk, err = alarms.NewDesk(ctx, engine, book, g.journal, g.plan.Devices,
-		alarms.Options{Now: g.now, Logger: g.logger, Registerer: g.reg, Unit: g.plan.units()})
+		alarms.Options{Now: g.now, Logger: g.logger, Registerer: g.reg, Unit: g.plan.units(),
+			Events: func(ctx context.Context, device string, from, to time.Time) ([]shouwang.Event, error) {
+				return g.store.Events(ctx, store.Query{Devices: []string{device}, From: from, To: to})
+			}})
 	if err != nil {
 		return err
 	}

@@ -295,6 +295,32 @@ func (e *Engine) Restore(active []Change, now time.Time) {
 	}
 }
 
+// ReplayEvents feeds rule's instance on device the events the device
+// reported before a restart, oldest first, each at its own time; call it
+// after Restore, for each restored condition, with the events since the
+// condition went active (the history store keeps them). A clear whose
+// off_delay was still running at the restart is not journaled; replayed,
+// it runs out at the next Tick. Only this one rule sees the events: the
+// device's other rules acted on them before the restart.
+func (e *Engine) ReplayEvents(dst []Change, rule, device string, evs []shouwang.Event) []Change {
+	dr := e.devices[device]
+	if dr == nil || len(evs) == 0 {
+		return dst
+	}
+	from := len(dst)
+	for _, in := range dr.events {
+		if in.rule.ID != rule {
+			continue
+		}
+		for i := range evs {
+			if c, ok := in.check.event(&evs[i], evs[i].Time); ok {
+				dst = in.apply(dst, c, evs[i].Time, true)
+			}
+		}
+	}
+	return e.feedGroups(dst, from, evs[len(evs)-1].Time)
+}
+
 // A restorer is a checker whose own state must agree with a condition
 // that held before a restart (Engine.Restore), so that it holds that
 // condition until the readings or events after the restart say it has

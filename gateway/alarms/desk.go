@@ -55,7 +55,12 @@ type Desk struct {
 type Options struct {
 	// Unit gives the unit of a device's point ("%LEL"), for messages; nil
 	// leaves units out.
-	Unit       func(device, point string) string
+	Unit func(device, point string) string
+	// Events returns what a device reported in [from, to), oldest first
+	// (the history store): after a restart, the events since each open
+	// alarm went active are replayed to its rule, so that a clear whose
+	// off_delay had not run out is not lost. nil skips the replay.
+	Events     func(ctx context.Context, device string, from, to time.Time) ([]shouwang.Event, error)
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -93,10 +98,45 @@ func NewDesk(ctx context.Context, engine *rules.Engine, book *rules.AlarmBook, j
 			active = append(active, rules.Change{Rule: a.Rule, Device: a.Device, Active: a.Active,
 				Severity: a.Severity, Level: a.Level, Point: a.Point, Value: a.Value})
 		}
-		engine.Restore(active, d.now())
+		now := d.now()
+		engine.Restore(active, now)
 		d.logger.Info("alarms restored from the journal", "open", len(active))
+		if opts.Events != nil {
+			if err := d.replayEvents(ctx, opts.Events, now); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return d, nil
+}
+
+// replayLimit bounds how far back replayEvents looks.
+const replayLimit = 24 * time.Hour
+
+// replayEvents feeds each open, active alarm's rule the events its device
+// reported since the alarm last went active, and settles what follows.
+func (d *Desk) replayEvents(ctx context.Context, events func(context.Context, string, time.Time, time.Time) ([]shouwang.Event, error), now time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.changes = d.changes[:0]
+	for _, a := range d.book.Open() {
+		if !a.Active {
+			continue
+		}
+		from := a.ActiveSince
+		if from.Before(now.Add(-replayLimit)) {
+			from = now.Add(-replayLimit)
+		}
+		evs, err := events(ctx, a.Device, from, now.Add(time.Millisecond))
+		if err != nil {
+			return fmt.Errorf("alarm %d: replaying the events of %s: %w", a.ID, a.Device, err)
+		}
+		d.changes = d.engine.ReplayEvents(d.changes, a.Rule, a.Device, evs)
+	}
+	if len(d.changes) == 0 {
+		return nil
+	}
+	return d.settle(ctx, now, false)
 }
 
 // Take is the desk's bus follower: it evaluates every reading and event.

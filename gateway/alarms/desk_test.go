@@ -306,3 +306,71 @@ func TestClosedLoopMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartDuringOffDelay: the smoke detector sent smoke_clear and the
+// rule's off_delay was still running when the gateway stopped. The clear
+// is in the history store, not the journal; after the restart the desk
+// replays it and the alarm returns to normal when the off_delay runs out.
+func TestRestartDuringOffDelay(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{now: t0}
+	smoke := []shouwang.Device{{ID: "smoke-1202", Type: "smoke", Location: devices[0].Location}}
+	rule := rules.Rule{ID: "smoke", Type: rules.TypeEvent, Kinds: []string{"smoke_alarm"}, OffDelay: 30 * time.Second,
+		Select: rules.Selector{Types: []string{"smoke"}}}
+	open := func() (*Desk, *store.Store) {
+		cfg := store.DefaultConfig()
+		cfg.Path, cfg.PruneInterval = filepath.Join(dir, "history.db"), 0
+		st, err := store.Open(context.Background(), cfg, c.Now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := OpenJournal(context.Background(), st.DB())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { j.Close(); st.Close() })
+		engine, err := rules.New([]rules.Rule{rule}, smoke)
+		if err != nil {
+			t.Fatal(err)
+		}
+		book, _ := rules.NewAlarmBook(rules.DefaultAlarmConfig())
+		d, err := NewDesk(context.Background(), engine, book, j, smoke, Options{Now: c.Now,
+			Events: func(ctx context.Context, device string, from, to time.Time) ([]shouwang.Event, error) {
+				return st.Events(ctx, store.Query{Devices: []string{device}, From: from, To: to})
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, st
+	}
+	d, st := open()
+	for _, ev := range []shouwang.Event{
+		{Device: "smoke-1202", Kind: "smoke_alarm", Severity: shouwang.Fire, Time: t0},
+		{Device: "smoke-1202", Kind: "smoke_clear", Severity: shouwang.Info, Time: t0.Add(10 * time.Second)},
+	} {
+		c.Set(ev.Time.Sub(t0))
+		b := shouwang.Batch{Events: []shouwang.Event{ev}}
+		if err := st.Write(context.Background(), b); err != nil { // the history follower's part
+			t.Fatal(err)
+		}
+		if err := d.Take(context.Background(), []shouwang.Batch{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := d.Open(); len(a) != 1 || !a[0].Active {
+		t.Fatalf("before the restart: %+v, want the smoke alarm active (its off_delay running)", a)
+	}
+
+	c.Set(20 * time.Second) // the gateway restarts
+	d, _ = open()
+	c.Set(39 * time.Second)
+	d.Tick(context.Background())
+	if a := d.Open(); len(a) != 1 || !a[0].Active {
+		t.Fatalf("at 39s: %+v, want still active", a)
+	}
+	c.Set(40 * time.Second)
+	d.Tick(context.Background())
+	if a := d.Open(); len(a) != 1 || a[0].Active || !a[0].ReturnedAt.Equal(t0.Add(40*time.Second)) {
+		t.Fatalf("at 40s: %+v, want returned to normal at 40s", a)
+	}
+}
