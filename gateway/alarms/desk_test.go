@@ -52,7 +52,7 @@ type fixture struct {
 	close func()
 }
 
-func openDesk(t *testing.T, dir string, c *clock) *fixture {
+func openDesk(t testing.TB, dir string, c *clock) *fixture {
 	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Path, cfg.PruneInterval = filepath.Join(dir, "history.db"), 0
@@ -85,7 +85,7 @@ func openDesk(t *testing.T, dir string, c *clock) *fixture {
 	return fx
 }
 
-func (fx *fixture) gas(t *testing.T, at time.Duration, v float64) {
+func (fx *fixture) gas(t testing.TB, at time.Duration, v float64) {
 	t.Helper()
 	fx.clock.Set(at)
 	b := shouwang.Batch{Readings: []shouwang.Reading{{Device: "gas-1202", Point: "gas", Value: v, Unit: "%LEL", Time: t0.Add(at)}}}
