@@ -76,6 +76,15 @@ func (fe *FieldErrors) Add(field, format string, args ...any) {
 	*fe = append(*fe, &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
 }
 
+// Fields lists the fields named, in order.
+func (fe FieldErrors) Fields() []string {
+	out := make([]string, len(fe))
+	for i, e := range fe {
+		out[i] = e.Field
+	}
+	return out
+}
+
 // Err returns nil when nothing was added, and the list otherwise.
 func (fe FieldErrors) Err() error {
 	if len(fe) == 0 {

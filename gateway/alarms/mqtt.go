@@ -80,9 +80,7 @@ func (c *MQTTConfig) Validate() error {
 	if c.Timeout <= 0 {
 		fe.Add("timeout", "is %v (want a positive duration, e.g. 10s)", c.Timeout)
 	}
-	if err := c.Route.Validate(); err != nil {
-		fe = append(fe, err.(shouwang.FieldErrors)...)
-	}
+	c.Route.validate(&fe)
 	return fe.Err()
 }
 

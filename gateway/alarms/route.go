@@ -24,9 +24,8 @@ type Route struct {
 	Severities []shouwang.Severity `yaml:"severities"`
 }
 
-// Validate reports every problem as FieldErrors, named below "route".
-func (r *Route) Validate() error {
-	var fe shouwang.FieldErrors
+// validate adds the route's problems to fe, named below "route".
+func (r *Route) validate(fe *shouwang.FieldErrors) {
 	if r.FromLevel < 0 {
 		fe.Add("route.from_level", "is %d (want 1 for every alarm, 2 for those escalated once, ...)", r.FromLevel)
 	}
@@ -35,7 +34,6 @@ func (r *Route) Validate() error {
 			fe.Add("route.grids", "entry %d is empty (want a grid name as the sites section gives it)", i)
 		}
 	}
-	return fe.Err()
 }
 
 // Match says whether m goes to the notifier.

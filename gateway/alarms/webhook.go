@@ -10,12 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
 )
 
 // WebhookConfig is one entry of the config's notify.webhooks list: an
@@ -115,14 +114,7 @@ func (c *WebhookConfig) Validate() error {
 	if c.DeadLetter != "" && strings.HasSuffix(c.DeadLetter, string(filepath.Separator)) {
 		fe.Add("dead_letter", "%q names a directory (want a file path, or leave it empty for <data_dir>/notify/<name>.deadletter.jsonl)", c.DeadLetter)
 	}
-	if err := c.Route.Validate(); err != nil {
-		var rfe shouwang.FieldErrors
-		if errors.As(err, &rfe) {
-			fe = append(fe, rfe...)
-		} else {
-			fe.Add("route", "%v", err)
-		}
-	}
+	c.Route.validate(&fe)
 	return fe.Err()
 }
 
@@ -467,36 +459,8 @@ func (w *Webhook) setAside(m *Message, attempts int, r webhookAttempt) error {
 func (w *Webhook) appendDeadLetter(line []byte) error {
 	w.dlMu.Lock()
 	defer w.dlMu.Unlock()
-	dir := filepath.Dir(w.deadLetter)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("dead-letter file: %w", err)
-	}
-	_, err := os.Lstat(w.deadLetter)
-	created := errors.Is(err, fs.ErrNotExist)
-	f, err := os.OpenFile(w.deadLetter, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("dead-letter file: %w", err)
-	}
-	_, err = f.Write(line)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := durable.Append(w.deadLetter, line); err != nil {
 		return fmt.Errorf("dead-letter file %s: %w", w.deadLetter, err)
-	}
-	if created {
-		// The new file's name must survive a power cut too.
-		d, err := os.Open(dir)
-		if err != nil {
-			return fmt.Errorf("dead-letter file: %w", err)
-		}
-		defer d.Close()
-		if err := d.Sync(); err != nil {
-			return fmt.Errorf("dead-letter file: sync %s: %w", dir, err)
-		}
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
 )
 
 // cursor is a consumer's durable position: the sequence number of the next
@@ -70,5 +72,8 @@ func (c *cursor) save(seq uint64) error {
 	if err != nil {
 		return fmt.Errorf("outbox: save cursor %s: %w", c.name, err)
 	}
-	return syncDir(filepath.Dir(c.path))
+	if err := durable.SyncDir(filepath.Dir(c.path)); err != nil {
+		return fmt.Errorf("outbox: save cursor %s: %w", c.name, err)
+	}
+	return nil
 }

@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
 )
 
 // ForwardConfig is how a forwarder batches and retries for one sink.
@@ -266,7 +265,7 @@ func (f *Forwarder) quarantine(b shouwang.Batch, cause error) error {
 		Events   []shouwang.Event   `json:"events"`
 	}{f.o.now(), f.name, cause.Error(), b.Readings, b.Events})
 	if err == nil {
-		err = appendSync(f.cfg.Quarantine, append(line, '\n'))
+		err = durable.Append(f.cfg.Quarantine, append(line, '\n'))
 	}
 	if err != nil {
 		return fmt.Errorf("store rejected a record (%w) and writing it to quarantine %s failed: %w", cause, f.cfg.Quarantine, err)
@@ -275,24 +274,6 @@ func (f *Forwarder) quarantine(b shouwang.Batch, cause error) error {
 	f.logger.Error("store rejected a record as malformed; moved it to quarantine",
 		"err", cause, "file", f.cfg.Quarantine)
 	return nil
-}
-
-func appendSync(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = fh.Write(data)
-	if err == nil {
-		err = fh.Sync()
-	}
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func (o *Outbox) setOldest(name string, t time.Time) {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
 )
 
 // segmentLog is an append-only log of records split into segment files,
@@ -191,9 +193,9 @@ func (l *segmentLog) createTail(first uint64) error {
 	}
 	// The new name must survive a power cut as surely as the records
 	// written into it will.
-	if err := syncDir(l.dir); err != nil {
+	if err := durable.SyncDir(l.dir); err != nil {
 		f.Close()
-		return err
+		return fmt.Errorf("outbox: %w", err)
 	}
 	l.tail = f
 	l.segs = append(l.segs, segment{first: first})
@@ -322,18 +324,6 @@ func (l *segmentLog) close() error {
 	err := l.tail.Close()
 	l.tail = nil
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("outbox: sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func cmpUint(a, b uint64) int {

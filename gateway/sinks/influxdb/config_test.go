@@ -3,6 +3,7 @@ package influxdb
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,22 +64,10 @@ func TestValidate(t *testing.T) {
 
 func assertFieldErrors(t *testing.T, err error, fields ...string) {
 	t.Helper()
-	if len(fields) == 0 {
-		if err != nil {
-			t.Errorf("unexpected error: %v", err)
-		}
-		return
-	}
 	var fe shouwang.FieldErrors
-	if !errors.As(err, &fe) {
-		t.Fatalf("error %v (%T) is not shouwang.FieldErrors", err, err)
-	}
-	var got []string
-	for _, e := range fe {
-		got = append(got, e.Field)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(fields) {
-		t.Errorf("errors on %v, want %v: %v", got, fields, err)
+	errors.As(err, &fe)
+	if got := fe.Fields(); !slices.Equal(got, fields) || err != nil && fe == nil {
+		t.Errorf("fields %v, want %v (error: %v)", got, fields, err)
 	}
 }
 
