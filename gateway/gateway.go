@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,7 +208,7 @@ func (g *Gateway) openDesk(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if g.journal, err = alarms.OpenJournal(ctx, g.store.DB()); err != nil {
+	if g.journal, err = alarms.OpenJournal(ctx, filepath.Join(cfg.Gateway.DataDir, "alarms.db")); err != nil {
 		return err
 	}
 	g.desk, err = alarms.NewDesk(ctx, engine, book, g.journal, g.plan.Devices,

@@ -60,7 +60,7 @@ func openDesk(t testing.TB, dir string, c *clock) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := OpenJournal(context.Background(), st.DB())
+	j, err := OpenJournal(context.Background(), filepath.Join(dir, "alarms.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestRestartDuringOffDelay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := OpenJournal(context.Background(), st.DB())
+		j, err := OpenJournal(context.Background(), filepath.Join(dir, "alarms.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

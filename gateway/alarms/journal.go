@@ -10,40 +10,80 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shouwang-iot/shouwang/gateway/internal/sqlitedb"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
 // Journal is the audit trail: every transition of every alarm, in order,
 // and the open alarms as the book last left them, so that they come back
-// after a restart exactly as they were. It writes through one connection
-// of its own with synchronous=FULL: a transition is on disk before anyone
-// hears of it, whatever the history store's setting.
+// after a restart exactly as they were. It is a SQLite database of its own
+// (alarms.db beside the history) with synchronous=FULL: a transition is on
+// disk before anyone hears of it, and its commit never waits for the
+// history's write lock behind a batch of readings.
 type Journal struct {
-	conn *sql.Conn // writes
-	db   *sql.DB   // reads, beside the writes
+	db   *sql.DB
+	path string
 	// noFeed is set when no notifier is configured: nobody would read the
 	// feed, so Commit does not write it.
 	noFeed bool
 }
 
-// OpenJournal takes a connection from db (the history store's database,
-// migrated to hold the journal's tables).
-func OpenJournal(ctx context.Context, db *sql.DB) (*Journal, error) {
-	conn, err := db.Conn(ctx)
+// journalMigrations are applied in order; a released entry is never
+// edited.
+var journalMigrations = []string{
+	// 1: transitions, the book, closed alarms, and the feed the notifiers
+	// read with how far each has delivered.
+	`
+CREATE TABLE alarm_transitions (
+	alarm_id INTEGER NOT NULL,
+	seq      INTEGER NOT NULL, -- per alarm, from 1
+	ts       INTEGER NOT NULL, -- unix milliseconds
+	kind     TEXT    NOT NULL,
+	body     TEXT    NOT NULL, -- rules.Transition as JSON
+	PRIMARY KEY (alarm_id, seq)
+) WITHOUT ROWID, STRICT;
+
+CREATE INDEX alarm_transitions_ts ON alarm_transitions (ts);
+
+CREATE TABLE alarm_book (
+	id       INTEGER PRIMARY KEY CHECK (id = 1),
+	snapshot TEXT    NOT NULL -- rules.AlarmSnapshot as JSON
+) STRICT;
+
+CREATE TABLE alarms_closed (
+	id        INTEGER PRIMARY KEY,
+	closed_at INTEGER NOT NULL, -- unix milliseconds
+	body      TEXT    NOT NULL  -- rules.Alarm as JSON
+) STRICT;
+
+CREATE INDEX alarms_closed_at ON alarms_closed (closed_at);
+
+CREATE TABLE alarm_feed (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	alarm_id INTEGER NOT NULL,
+	seq      INTEGER NOT NULL -- with alarm_id, a row of alarm_transitions
+) STRICT;
+
+CREATE TABLE notify_cursors (
+	name    TEXT    PRIMARY KEY, -- the notifier's name in the config
+	feed_id INTEGER NOT NULL     -- the last alarm_feed row it delivered
+) STRICT;
+`,
+}
+
+// OpenJournal opens (or creates) the journal at path.
+func OpenJournal(ctx context.Context, path string) (*Journal, error) {
+	db, _, _, err := sqlitedb.Open(ctx, path, "full", 4, journalMigrations)
 	if err != nil {
-		return nil, fmt.Errorf("alarm journal: %w", err)
+		return nil, fmt.Errorf("alarm journal %s: %w", path, err)
 	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("alarm journal: %w", err)
-	}
-	return &Journal{conn: conn, db: db}, nil
+	return &Journal{db: db, path: path}, nil
 }
 
 // Commit writes transitions, the book's snapshot and the alarms it closed,
 // in one transaction.
 func (j *Journal) Commit(ctx context.Context, ts []rules.Transition, snap rules.AlarmSnapshot, closed []rules.Alarm) error {
-	tx, err := j.conn.BeginTx(ctx, nil)
+	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("alarm journal: %w", err)
 	}
@@ -93,7 +133,7 @@ func (j *Journal) Commit(ctx context.Context, ts []rules.Transition, snap rules.
 // journal is new.
 func (j *Journal) Load(ctx context.Context) (snap rules.AlarmSnapshot, ok bool, err error) {
 	var body string
-	err = j.conn.QueryRowContext(ctx, `SELECT snapshot FROM alarm_book WHERE id = 1`).Scan(&body)
+	err = j.db.QueryRowContext(ctx, `SELECT snapshot FROM alarm_book WHERE id = 1`).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return snap, false, nil
 	}
@@ -278,5 +318,5 @@ func (j *Journal) trimFeed(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// Close returns the journal's connection.
-func (j *Journal) Close() error { return j.conn.Close() }
+// Close closes the journal's database.
+func (j *Journal) Close() error { return j.db.Close() }

@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
-
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/internal/sqlitedb"
 )
 
 // Config is the history store's section of the gateway config.
@@ -47,13 +44,7 @@ const (
 	// logged.
 	standardRetention = 30 * 24 * time.Hour
 	minPruneInterval  = time.Second
-	// busyTimeout is how long a statement waits for another connection's
-	// write lock (a prune chunk, a Write, the alarm journal) before failing.
-	busyTimeout = 10 * time.Second
-	// journalSizeLimit truncates the WAL file back to this size after a
-	// checkpoint, so one burst does not leave a large WAL on the card.
-	journalSizeLimit = 16 << 20
-	maxConns         = 4
+	maxConns          = 4
 )
 
 // DefaultConfig returns the store's defaults; Path stays empty.
@@ -140,15 +131,13 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("history store %s: %w", cfg.Path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("history store %s: create directory: %w", path, err)
-	}
-	db, err := sql.Open("sqlite", dsn(path, cfg.Synchronous))
+	db, from, to, err := sqlitedb.Open(ctx, path, cfg.Synchronous, maxConns, migrations)
 	if err != nil {
 		return nil, fmt.Errorf("history store %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	if from != to {
+		log.Info("history schema migrated", "path", path, "from", from, "to", to)
+	}
 	s := &Store{
 		cfg:        cfg,
 		path:       path,
@@ -157,7 +146,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, log *slog.Logge
 		db:         db,
 		pruneChunk: defaultPruneChunk,
 	}
-	if err := s.init(ctx); err != nil {
+	if err := s.init(ctx, to); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("history store %s: %w", path, err)
 	}
@@ -167,45 +156,11 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, log *slog.Logge
 	return s, nil
 }
 
-// dsn builds the modernc.org/sqlite data source name. The path is escaped
-// as a file: URI so that '?', '#' and '%' in it are not taken as URI syntax.
-// The pragmas apply to every connection the pool opens; _txlock=immediate
-// makes a transaction take the write lock at BEGIN, so two writers queue on
-// busy_timeout instead of one failing with SQLITE_BUSY on its first write.
-func dsn(path, synchronous string) string {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
-	if !strings.HasPrefix(u.Path, "/") {
-		u.Path = "/" + u.Path // a Windows drive path, C:/...
-	}
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+strings.ToUpper(synchronous)+")")
-	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimit))
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	return "file:" + u.EscapedPath() + "?" + q.Encode()
-}
-
-func (s *Store) init(ctx context.Context) error {
-	var mode string
-	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return err
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal mode is %q, not WAL (does the file system support shared memory?)", mode)
-	}
-	from, to, err := migrate(ctx, s.db, migrations)
-	if err != nil {
-		return err
-	}
-	if from != to {
-		s.log.Info("history schema migrated", "from", from, "to", to)
-	}
+func (s *Store) init(ctx context.Context, schema int) error {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	s.log.Info("history store opened", "schema", to, "retention", s.cfg.Retention, "synchronous", s.cfg.Synchronous)
+	s.log.Info("history store opened", "schema", schema, "retention", s.cfg.Retention, "synchronous", s.cfg.Synchronous)
 	return nil
 }
 

@@ -817,6 +817,33 @@ func TestMigrationAppended(t *testing.T) {
 	}
 }
 
+// TestJournalTablesDropped: a history database from before the alarm
+// journal moved to alarms.db loses the journal's tables and keeps its
+// readings.
+func TestJournalTablesDropped(t *testing.T) {
+	cfg := testConfig(t)
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = saved[:3]
+	s := MustOpen(t, cfg, nil)
+	if err := s.Write(context.Background(), sampleBatch()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "alarm_feed"); n != 0 {
+		t.Fatalf("alarm_feed holds %d rows", n)
+	}
+	s.Close()
+	migrations = saved
+	s = MustOpen(t, cfg, nil)
+	var tables int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND (name LIKE 'alarm%' OR name = 'notify_cursors')`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("%d journal tables left (%v), want none", tables, err)
+	}
+	if n := count(t, s, "readings"); n != len(sampleBatch().Readings) {
+		t.Fatalf("%d readings after migrating, want %d", n, len(sampleBatch().Readings))
+	}
+}
+
 func TestOpenNewerSchema(t *testing.T) {
 	cfg := testConfig(t)
 	s, err := Open(context.Background(), cfg, nil, testLogger(t))
