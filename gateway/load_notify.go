@@ -26,6 +26,10 @@ type NotifyPlan struct {
 
 func (l *loader) decodeNotify(sites siteMap) {
 	c := &l.plan.Config
+	if len(c.Rules) == 0 && len(c.Notify.MQTT)+len(c.Notify.Webhooks) > 0 {
+		l.errorf("notify", "notifiers are configured but no rules are: no alarm would reach them (add rules, or remove notify)")
+	}
+	clients := map[[2]string]string{} // (broker, client id) -> notifier
 	seen := map[string]bool{}
 	grids := map[string]bool{}
 	for _, s := range sites {
@@ -58,6 +62,10 @@ func (l *loader) decodeNotify(sites siteMap) {
 		if cfg.TopicPrefix == "" {
 			cfg.TopicPrefix = "shouwang/" + c.Gateway.Name
 		}
+		if other, ok := clients[[2]string{cfg.Broker, cfg.ClientID}]; ok {
+			l.errorf(p+".client_id", "%q is also notifier %s's client id on %s (two clients with one id keep disconnecting each other)", cfg.ClientID, other, cfg.Broker)
+		}
+		clients[[2]string{cfg.Broker, cfg.ClientID}] = cfg.Name
 		cfg.CA, cfg.Cert, cfg.Key = l.relative(cfg.CA), l.relative(cfg.Cert), l.relative(cfg.Key)
 		l.locate(p, cfg.Validate())
 		checkGrids(p, cfg.Route)

@@ -257,6 +257,11 @@ type Alarm struct {
 	// one is due, zero when none is (acknowledged, shelved, or at the top).
 	Escalation int       `json:"escalation"`
 	EscalateAt time.Time `json:"escalate_at,omitzero"`
+	// Reached is the highest level of the alarm's life: a reopened alarm
+	// starts escalating at 1 again, but whoever was called at a higher
+	// level still follows it. 0 in journals from before it was kept: read
+	// it with MaxLevel.
+	Reached int `json:"reached,omitempty"`
 
 	Seq uint64 `json:"seq"` // of the alarm's last Transition
 }
@@ -357,6 +362,7 @@ type Transition struct {
 
 	State        WorkflowState `json:"state"`
 	Escalation   int           `json:"escalation"`
+	Reached      int           `json:"reached,omitempty"` // the highest level of the alarm's life
 	Chattering   bool          `json:"chattering,omitempty"`
 	ShelvedUntil time.Time     `json:"shelved_until,omitzero"`
 
@@ -381,3 +387,6 @@ func (t Transition) String() string {
 	}
 	return s
 }
+
+// MaxLevel is the highest escalation level the alarm has reached.
+func (a *Alarm) MaxLevel() int { return max(a.Escalation, a.Reached) }

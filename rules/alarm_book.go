@@ -89,7 +89,7 @@ func (b *AlarmBook) Apply(dst []Transition, c Change, now time.Time) []Transitio
 
 func (b *AlarmBook) raise(dst []Transition, c Change, now time.Time) []Transition {
 	a := &Alarm{ID: b.nextID, Rule: c.Rule, Device: c.Device, Latch: c.Latch, Active: true,
-		RaisedAt: now, ActiveSince: now, State: StateRaised, Escalation: 1}
+		RaisedAt: now, ActiveSince: now, State: StateRaised, Escalation: 1, Reached: 1}
 	b.nextID++
 	b.setCondition(a, c)
 	a.EscalateAt = b.escalateAt(a, now)
@@ -158,7 +158,7 @@ func (b *AlarmBook) transition(a *Alarm, k TransitionKind, operator, note string
 	return Transition{AlarmID: a.ID, Seq: a.Seq, Kind: k, Time: now,
 		Rule: a.Rule, Device: a.Device, Severity: a.Severity, Peak: a.Peak, Level: a.Level, Point: a.Point,
 		Value: a.Value, Active: a.Active, Latched: a.Latched,
-		State: a.State, Escalation: a.Escalation, Chattering: a.Chattering, ShelvedUntil: a.Shelf.Until,
+		State: a.State, Escalation: a.Escalation, Reached: a.MaxLevel(), Chattering: a.Chattering, ShelvedUntil: a.Shelf.Until,
 		Operator: operator, Note: note, Announce: announce}
 }
 
@@ -178,6 +178,7 @@ func (b *AlarmBook) Tick(dst []Transition, now time.Time) []Transition {
 		for !a.EscalateAt.IsZero() && !now.Before(a.EscalateAt) {
 			due := a.EscalateAt
 			a.Escalation++
+			a.Reached = max(a.Reached, a.Escalation)
 			a.EscalateAt = b.escalateAt(a, due) // anchored to when it was due, not to a late tick
 			dst = b.emit(dst, a, KindEscalated, "", "", now, true)
 		}

@@ -69,7 +69,7 @@ func ComputeAlarmFigures(alarms []Alarm, from, to time.Time, keep func(*Alarm) b
 			f.Closed++
 			toClose = append(toClose, a.Closed.Time.Sub(a.RaisedAt))
 		}
-		if a.Escalation > 1 {
+		if a.MaxLevel() > 1 {
 			f.Escalated++
 		}
 		if a.Reopened > 0 {

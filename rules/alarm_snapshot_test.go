@@ -164,7 +164,7 @@ func TestAlarmJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"alarm":1,"seq":13,"kind":"escalated","time":"2026-11-24T20:02:00Z","rule":"gas","device":"gas-1202",` +
-		`"severity":"fire","peak":"fire","level":"fire","value":0,"active":true,"state":"raised","escalation":2,"chattering":true,"announce":true}`
+		`"severity":"fire","peak":"fire","level":"fire","value":0,"active":true,"state":"raised","escalation":2,"reached":2,"chattering":true,"announce":true}`
 	if string(js) != want {
 		t.Errorf("JSON\n got %s\nwant %s", js, want)
 	}

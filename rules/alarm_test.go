@@ -516,7 +516,7 @@ func TestAlarmTransitionFields(t *testing.T) {
 		Level: "warning", Point: "gas", Value: 12.5, Time: alarmT0}, alarmT0)
 	want := Transition{AlarmID: 1, Seq: 1, Kind: KindRaised, Time: alarmT0, Rule: "gas", Device: "gas-1202",
 		Severity: shouwang.Warning, Peak: shouwang.Warning, Level: "warning", Point: "gas", Value: 12.5, Active: true,
-		State: StateRaised, Escalation: 1, Announce: true}
+		State: StateRaised, Escalation: 1, Reached: 1, Announce: true}
 	if len(ts) != 1 || ts[0] != want {
 		t.Fatalf("raise:\n got %+v\nwant %+v", ts, want)
 	}
@@ -526,7 +526,7 @@ func TestAlarmTransitionFields(t *testing.T) {
 		Level: "fire", Point: "gas", Value: 61, Time: t1}, t1)
 	want = Transition{AlarmID: 1, Seq: 2, Kind: KindUpdated, Time: t1, Rule: "gas", Device: "gas-1202",
 		Severity: shouwang.Fire, Peak: shouwang.Fire, Level: "fire", Point: "gas", Value: 61, Active: true,
-		State: StateRaised, Escalation: 1, Announce: true}
+		State: StateRaised, Escalation: 1, Reached: 1, Announce: true}
 	if len(ts) != 1 || ts[0] != want {
 		t.Fatalf("update:\n got %+v\nwant %+v", ts, want)
 	}
@@ -545,7 +545,7 @@ func TestAlarmTransitionFields(t *testing.T) {
 	}
 	want = Transition{AlarmID: 1, Seq: 4, Kind: KindAcknowledged, Time: t3, Rule: "gas", Device: "gas-1202",
 		Severity: shouwang.Alarm, Peak: shouwang.Fire, Level: "alarm", Point: "gas", Value: 40, Active: true,
-		State: StateAcknowledged, Escalation: 1, Operator: "li.wei", Note: "calling the resident"}
+		State: StateAcknowledged, Escalation: 1, Reached: 1, Operator: "li.wei", Note: "calling the resident"}
 	if tr != want {
 		t.Fatalf("acknowledge:\n got %+v\nwant %+v", tr, want)
 	}
@@ -567,7 +567,7 @@ func TestAlarmTransitionFields(t *testing.T) {
 	wantA := Alarm{ID: 1, Rule: "gas", Device: "gas-1202", Active: true, Severity: shouwang.Alarm, Peak: shouwang.Fire,
 		Level: "alarm", Point: "gas", Value: 40, RaisedAt: alarmT0, ActiveSince: alarmT0, Activations: []time.Time{alarmT0},
 		State: StateAcknowledged, Acknowledged: Mark{"li.wei", "calling the resident", t3}, FirstAck: t3,
-		Shelf: Shelving{Operator: "li.wei", Reason: "technician on site", Since: t4, Until: until}, Escalation: 1, Seq: 5}
+		Shelf: Shelving{Operator: "li.wei", Reason: "technician on site", Since: t4, Until: until}, Escalation: 1, Reached: 1, Seq: 5}
 	if !reflect.DeepEqual(a, wantA) {
 		t.Fatalf("alarm:\n got %+v\nwant %+v", a, wantA)
 	}

@@ -110,8 +110,15 @@ func NewDesk(ctx context.Context, engine *rules.Engine, book *rules.AlarmBook, j
 	return d, nil
 }
 
-// replayLimit bounds how far back replayEvents looks.
-const replayLimit = 24 * time.Hour
+const (
+	// replayLimit bounds how far back replayEvents looks.
+	replayLimit = 24 * time.Hour
+	// replaySkew starts the replay this much before the alarm went
+	// active: events carry the device's time, and a device clock a little
+	// slow stamps its clear before the gateway saw the alarm. Replaying a
+	// few older events is harmless: they are fed in order.
+	replaySkew = 5 * time.Minute
+)
 
 // replayEvents feeds each open, active alarm's rule the events its device
 // reported since the alarm last went active, and settles what follows.
@@ -123,7 +130,7 @@ func (d *Desk) replayEvents(ctx context.Context, events func(context.Context, st
 		if !a.Active {
 			continue
 		}
-		from := a.ActiveSince
+		from := a.ActiveSince.Add(-replaySkew)
 		if from.Before(now.Add(-replayLimit)) {
 			from = now.Add(-replayLimit)
 		}

@@ -185,6 +185,9 @@ func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
 		days := []rules.AlarmFigures{}
 		for day := from; day.Before(to); {
 			next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, day.Location())
+			if !next.After(day) { // a zone whose clocks skip midnight
+				next = day.Add(24 * time.Hour)
+			}
 			if next.After(to) {
 				next = to
 			}

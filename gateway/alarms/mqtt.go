@@ -124,7 +124,7 @@ func NewMQTT(c MQTTConfig, logger *slog.Logger) (*MQTT, error) {
 		SetCleanSession(true).SetStore(noStore{}).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(10 * time.Second).
 		SetConnectTimeout(c.Timeout).SetWriteTimeout(c.Timeout).SetKeepAlive(30 * time.Second).
-		SetOnConnectHandler(func(paho.Client) { n.setUp(true) }).
+		SetOnConnectHandler(func(paho.Client) { n.setUp(true); n.republish() }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) { n.setUp(false); n.logger.Warn("MQTT connection lost", "err", err) })
 	if c.Username != "" {
 		opts.SetUsername(c.Username).SetPassword(c.Password.Reveal())
@@ -165,6 +165,11 @@ func tlsConfig(c MQTTConfig) (*tls.Config, error) {
 func (n *MQTT) setUp(up bool) {
 	n.connMu.Lock()
 	defer n.connMu.Unlock()
+	if !up && n.client.IsConnectionOpen() {
+		// paho runs the two handlers in goroutines of their own: a late
+		// "lost" after the reconnect must not mark a live connection down.
+		return
+	}
 	select {
 	case <-n.up:
 		if !up {
@@ -196,6 +201,17 @@ func (n *MQTT) connected(ctx context.Context) (down <-chan struct{}, err error) 
 	n.connMu.Lock()
 	defer n.connMu.Unlock()
 	return n.down, nil
+}
+
+// republish marks every device with open alarms for its retained state
+// to go out again with the next message: a broker that restarted without
+// persistence has lost them.
+func (n *MQTT) republish() {
+	n.stateMu.Lock()
+	defer n.stateMu.Unlock()
+	for dev := range n.open {
+		n.dirty[dev] = true
+	}
 }
 
 // Seed takes the open alarms; their devices' retained state is published

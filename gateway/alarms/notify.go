@@ -12,10 +12,11 @@ import (
 
 // A Notifier carries alarm messages somewhere outside the gateway: an MQTT
 // broker, a webhook. Notify returns nil once the message is delivered or
-// set aside for good by the notifier's own rules (a webhook's dead
-// letter); an error means "not now": the same message is offered again
-// after a pause, so that nothing is skipped and the order holds. ctx ends
-// it early at shutdown.
+// set aside for good by the notifier's own rules (a webhook's dead letter,
+// after about 18 minutes of tries with the defaults, or at once for an
+// answer that retrying cannot change); an error means "not now": the same
+// message is offered again after a pause, so that nothing is skipped and
+// the order holds. ctx ends it early at shutdown.
 type Notifier interface {
 	Notify(ctx context.Context, m Message) error
 	Close() error
@@ -51,6 +52,7 @@ type notifiers struct {
 	wg       sync.WaitGroup
 	cancel   context.CancelFunc
 	draining chan struct{}
+	stopped  bool
 }
 
 const (
@@ -114,19 +116,22 @@ func (d *Desk) StartNotifiers(ctx context.Context) error {
 // ends, then stops and closes them. What they could not deliver stays in
 // the journal for the next start.
 func (d *Desk) StopNotifiers(ctx context.Context) {
-	if d.notify.cancel == nil {
+	if d.notify.stopped {
 		return
 	}
-	close(d.notify.draining)
-	done := make(chan struct{})
-	go func() { d.notify.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
+	d.notify.stopped = true
+	if d.notify.cancel != nil {
+		close(d.notify.draining)
+		done := make(chan struct{})
+		go func() { d.notify.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			d.notify.cancel()
+			<-done
+		}
 		d.notify.cancel()
-		<-done
 	}
-	d.notify.cancel()
 	for _, o := range d.notify.outlets {
 		if err := o.n.Close(); err != nil {
 			o.logger.Warn("closing notifier", "err", err)
@@ -145,9 +150,13 @@ func (d *Desk) wakeNotifiers() {
 }
 
 // sendDirect hands a message the journal failed to hold straight to the
-// outlets: better delivered without an audit trail than not at all.
+// outlets whose route takes it: better delivered without an audit trail
+// than not at all.
 func (d *Desk) sendDirect(m Message) {
 	for _, o := range d.notify.outlets {
+		if !o.route.Match(&m) {
+			continue
+		}
 		select {
 		case o.direct <- m:
 		default:
@@ -158,16 +167,25 @@ func (d *Desk) sendDirect(m Message) {
 	}
 }
 
+// run delivers the journal's feed from cursor on, and what sendDirect
+// hands over, until ctx ends or, once draining, nothing is left.
 func (o *outlet) run(ctx context.Context, d *Desk, cursor int64, draining <-chan struct{}) {
+	saved := cursor
+	save := func() {
+		if cursor == saved {
+			return
+		}
+		if err := d.journal.Advance(context.WithoutCancel(ctx), o.name, cursor); err != nil {
+			o.logger.Error("saving the notifier's place in the feed; some messages may be sent again after a restart", "err", err)
+			return
+		}
+		saved = cursor
+	}
+	defer save() // what was delivered before ctx ended is not sent again
 	pause := retryMin
 	for {
-		select {
-		case m := <-o.direct:
-			if !o.deliver(ctx, &m) {
-				return
-			}
-			continue
-		default:
+		if !o.deliverDirect(ctx) {
+			return
 		}
 		batch, err := d.journal.Feed(ctx, cursor, feedBatch)
 		if err != nil {
@@ -175,7 +193,7 @@ func (o *outlet) run(ctx context.Context, d *Desk, cursor int64, draining <-chan
 				return
 			}
 			o.logger.Error("reading the alarm feed", "err", err)
-			if !wait(ctx, pause) {
+			if sleep(ctx, pause) != nil {
 				return
 			}
 			pause = min(2*pause, retryMax)
@@ -190,21 +208,35 @@ func (o *outlet) run(ctx context.Context, d *Desk, cursor int64, draining <-chan
 			cursor = e.ID
 		}
 		if len(batch) > 0 {
-			if err := d.journal.Advance(context.WithoutCancel(ctx), o.name, cursor); err != nil {
-				o.logger.Error("saving the notifier's place in the feed; some messages may be sent again after a restart", "err", err)
-			}
+			save()
 			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-draining:
+			o.deliverDirect(ctx)
 			return
 		case <-o.wake:
 		case m := <-o.direct:
 			if !o.deliver(ctx, &m) {
 				return
 			}
+		}
+	}
+}
+
+// deliverDirect delivers what sendDirect has queued; false when ctx ended
+// first.
+func (o *outlet) deliverDirect(ctx context.Context) bool {
+	for {
+		select {
+		case m := <-o.direct:
+			if !o.deliver(ctx, &m) {
+				return false
+			}
+		default:
+			return true
 		}
 	}
 }
@@ -225,20 +257,21 @@ func (o *outlet) deliver(ctx context.Context, m *Message) bool {
 		o.failed.Inc()
 		o.logger.Warn("alarm message not delivered; trying again", "alarm", m.AlarmID, "seq", m.Seq,
 			"kind", m.Kind.String(), "in", pause, "err", err)
-		if !wait(ctx, pause) {
+		if sleep(ctx, pause) != nil {
 			return false
 		}
 		pause = min(2*pause, retryMax)
 	}
 }
 
-func wait(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or until ctx ends and then returns ctx.Err().
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return false
+		return ctx.Err()
 	case <-t.C:
-		return true
+		return nil
 	}
 }

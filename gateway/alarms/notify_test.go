@@ -70,10 +70,18 @@ func TestEscalationRouting(t *testing.T) {
 	if _, err := fx.desk.Act(ctx, 1, rules.ActionAcknowledge, "王警官", "", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(room.kinds(t, 3)); got != "[raised@L1 escalated@L2 acknowledged@L2]" {
+	// Resolved while the gas is still there; it clears and comes back: the
+	// alarm reopens at level 1, and the station, called at level 2, still
+	// hears of it.
+	if _, err := fx.desk.Act(ctx, 1, rules.ActionResolve, "王警官", "通风", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	fx.gas(t, 3*time.Minute, 0)
+	fx.gas(t, 4*time.Minute, 30)
+	if got := fmt.Sprint(room.kinds(t, 6)); got != "[raised@L1 escalated@L2 acknowledged@L2 resolved@L2 returned@L2 reactivated@L1]" {
 		t.Errorf("room got %s", got)
 	}
-	if got := fmt.Sprint(station.kinds(t, 2)); got != "[escalated@L2 acknowledged@L2]" {
+	if got := fmt.Sprint(station.kinds(t, 5)); got != "[escalated@L2 acknowledged@L2 resolved@L2 returned@L2 reactivated@L1]" {
 		t.Errorf("station got %s", got)
 	}
 	fx.desk.StopNotifiers(ctx)

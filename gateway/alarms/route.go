@@ -36,9 +36,13 @@ func (r *Route) validate(fe *shouwang.FieldErrors) {
 	}
 }
 
-// Match says whether m goes to the notifier.
+// Match says whether m goes to the notifier. Level and severity are the
+// highest the alarm has reached, so that a notifier that heard of an alarm
+// hears the rest of it: a reopened alarm starts escalating at 1 again, and
+// an easing one drops its severity, but the police station that was
+// called still learns that it was closed.
 func (r *Route) Match(m *Message) bool {
-	return m.Escalation >= max(r.FromLevel, 1) &&
+	return max(m.Escalation, m.Reached) >= max(r.FromLevel, 1) &&
 		(len(r.Grids) == 0 || slices.Contains(r.Grids, m.Location.Grid)) &&
-		(len(r.Severities) == 0 || slices.Contains(r.Severities, m.Severity))
+		(len(r.Severities) == 0 || slices.Contains(r.Severities, m.Severity) || slices.Contains(r.Severities, m.Peak))
 }

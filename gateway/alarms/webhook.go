@@ -67,9 +67,9 @@ const minWebhookSecret = 16
 func DefaultWebhookConfig() WebhookConfig {
 	return WebhookConfig{
 		Timeout:    5 * time.Second,
-		Attempts:   6,
+		Attempts:   12, // about 18 min of tries: a receiver restarting or briefly down loses nothing
 		Backoff:    time.Second,
-		MaxBackoff: time.Minute,
+		MaxBackoff: 5 * time.Minute,
 		Route:      Route{FromLevel: 1},
 	}
 }
@@ -203,28 +203,13 @@ func NewWebhook(c WebhookConfig, opts WebhookOptions) (*Webhook, error) {
 		w.now = time.Now
 	}
 	if w.sleep == nil {
-		w.sleep = webhookSleep
+		w.sleep = sleep
 	}
 	if w.logger == nil {
 		w.logger = slog.New(slog.DiscardHandler)
 	}
 	w.logger = w.logger.With("webhook", c.Name, "url", w.shown)
 	return w, nil
-}
-
-// webhookSleep waits d, or until ctx ends and then returns ctx.Err().
-func webhookSleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // The request headers; the receiver checks the last two with

@@ -134,6 +134,7 @@ func whConfig(base, dir string) WebhookConfig {
 	c.URL = base + whPath + "?" + whQuery
 	c.Secret = whSecret
 	c.DeadLetter = filepath.Join(dir, "notify", "police-room.deadletter.jsonl")
+	c.Attempts, c.MaxBackoff = 6, time.Minute // the cases below count on these
 	return c
 }
 
@@ -594,18 +595,18 @@ func TestWebhookClose(t *testing.T) {
 // without making a test wait for it.
 func TestWebhookDefaultSleep(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	if err := webhookSleep(ctx, 0); err != nil {
-		t.Errorf("webhookSleep(0): %v", err)
+	if err := sleep(ctx, 0); err != nil {
+		t.Errorf("sleep(0): %v", err)
 	}
 	cancel()
-	if err := webhookSleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Errorf("webhookSleep after cancel: %v, want context.Canceled", err)
 	}
 }
 
 func TestDefaultWebhookConfig(t *testing.T) {
 	c := DefaultWebhookConfig()
-	if c.Timeout != 5*time.Second || c.Attempts != 6 || c.Backoff != time.Second || c.MaxBackoff != time.Minute {
+	if c.Timeout != 5*time.Second || c.Attempts != 12 || c.Backoff != time.Second || c.MaxBackoff != 5*time.Minute {
 		t.Errorf("DefaultWebhookConfig() = %+v", c)
 	}
 	// The defaults alone say what is still missing, and nothing else.
