@@ -94,9 +94,38 @@ type instance struct {
 
 // deviceRules indexes one device's instances by what wakes them.
 type deviceRules struct {
-	byPoint  map[string][]*instance
+	// byPoint is scanned, not hashed: a device has a handful of points,
+	// and comparing a few short strings beats a second map lookup on the
+	// path every reading takes.
+	byPoint  []pointRules
 	anyPoint []*instance // watch every point
 	events   []*instance // every instance on the device (Restore finds them here)
+}
+
+// pointRules are the instances one point of a device wakes.
+type pointRules struct {
+	point     string
+	instances []*instance
+}
+
+func (dr *deviceRules) addPoint(point string, in *instance) {
+	for i := range dr.byPoint {
+		if dr.byPoint[i].point == point {
+			dr.byPoint[i].instances = append(dr.byPoint[i].instances, in)
+			return
+		}
+	}
+	dr.byPoint = append(dr.byPoint, pointRules{point: point, instances: []*instance{in}})
+}
+
+// forPoint returns the instances point wakes.
+func (dr *deviceRules) forPoint(point string) []*instance {
+	for i := range dr.byPoint {
+		if dr.byPoint[i].point == point {
+			return dr.byPoint[i].instances
+		}
+	}
+	return nil
 }
 
 // Engine evaluates every rule against what the devices report. It is not
@@ -144,14 +173,14 @@ func New(rules []Rule, devices []shouwang.Device) (*Engine, error) {
 			e.all = append(e.all, in)
 			dr := e.devices[d.ID]
 			if dr == nil {
-				dr = &deviceRules{byPoint: map[string][]*instance{}}
+				dr = &deviceRules{}
 				e.devices[d.ID] = dr
 			}
 			if pts := t.points(r); pts == nil {
 				dr.anyPoint = append(dr.anyPoint, in)
 			} else {
 				for _, p := range pts {
-					dr.byPoint[p] = append(dr.byPoint[p], in)
+					dr.addPoint(p, in)
 				}
 			}
 			dr.events = append(dr.events, in)
@@ -195,7 +224,7 @@ func (e *Engine) Reading(dst []Change, r *shouwang.Reading, now time.Time) []Cha
 		r.Time.Sub(now) > e.MaxFuture {
 		return dst
 	}
-	for _, in := range dr.byPoint[r.Point] {
+	for _, in := range dr.forPoint(r.Point) {
 		dst = in.apply(dst, in.check.reading(r, now), now, true)
 	}
 	for _, in := range dr.anyPoint {

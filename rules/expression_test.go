@@ -138,8 +138,8 @@ func TestExpressionPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pts []string
-	for p := range e.devices["gas-1202"].byPoint {
-		pts = append(pts, p)
+	for _, p := range e.devices["gas-1202"].byPoint {
+		pts = append(pts, p.point)
 	}
 	slices.Sort(pts)
 	if fmt.Sprint(pts) != "[co gas smoke_density]" {
