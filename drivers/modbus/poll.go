@@ -1,0 +1,108 @@
+package modbus
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	gm "github.com/goburrow/modbus"
+	"github.com/shouwang-iot/shouwang"
+)
+
+// Reader is what a poll needs of a Modbus client (goburrow's modbus.Client
+// has it): the four reads, each returning the response's data bytes.
+type Reader interface {
+	ReadCoils(address, quantity uint16) ([]byte, error)
+	ReadDiscreteInputs(address, quantity uint16) ([]byte, error)
+	ReadHoldingRegisters(address, quantity uint16) ([]byte, error)
+	ReadInputRegisters(address, quantity uint16) ([]byte, error)
+}
+
+// PollStats count what one poll did.
+type PollStats struct {
+	Transactions int // requests sent, answered or not
+	Splits       int // coalesced reads split after exception 2
+	Unreadable   int // points the device refuses even alone
+}
+
+// Poll reads every request of plan (built from points) through r and
+// appends a reading per numeric point to dst, stamped now. A read that
+// gets exception 2 (illegal data address) is split and the halves read
+// in the same poll; a point the device refuses even alone is reported as
+// a Bad reading, and the plan remembers not to join it again. Any other
+// failure (a timeout, a broken frame, another exception) ends the poll and
+// is returned with what was read before it: the caller decides whether the
+// device is offline.
+func Poll(r Reader, plan *PollPlan, points []Point, device string, now time.Time, dst []shouwang.Reading) ([]shouwang.Reading, PollStats, error) {
+	var st PollStats
+	var regs []uint16
+	for i := 0; i < len(plan.Requests()); i++ {
+		req := plan.Requests()[i]
+		st.Transactions++
+		data, err := read(r, req)
+		var me *gm.ModbusError
+		if errors.As(err, &me) && me.ExceptionCode == gm.ExceptionCodeIllegalDataAddress {
+			if plan.Split(i) {
+				st.Splits++
+				i-- // read the narrower requests that took its place
+				continue
+			}
+			st.Unreadable += len(req.Points)
+			for _, k := range req.Points {
+				if p := &points[k]; p.Type != String {
+					dst = append(dst, shouwang.Reading{Device: device, Point: p.Name, Unit: p.Unit, Quality: shouwang.Bad, Time: now})
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return dst, st, fmt.Errorf("%s %d+%d: %w", req.Table, req.Start, req.Count, err)
+		}
+		if !req.Table.Bits() {
+			if len(data) < 2*int(req.Count) {
+				return dst, st, fmt.Errorf("%s %d+%d: %d bytes in the answer, want %d", req.Table, req.Start, req.Count, len(data), 2*req.Count)
+			}
+			regs = regs[:0]
+			for j := range int(req.Count) {
+				regs = append(regs, binary.BigEndian.Uint16(data[2*j:]))
+			}
+		}
+		for _, k := range req.Points {
+			p := &points[k]
+			if p.Type == String {
+				continue // text is for the installer's table, not a reading
+			}
+			rd := shouwang.Reading{Device: device, Point: p.Name, Unit: p.Unit, Quality: shouwang.Good, Time: now}
+			off := int(p.Address - req.Start)
+			var err error
+			if req.Table.Bits() {
+				var on bool
+				if on, err = Bit(data, off); on {
+					rd.Value = 1
+				}
+			} else {
+				rd.Value, err = Value(p, regs[off:])
+			}
+			if err != nil {
+				rd.Quality, rd.Value = shouwang.Bad, 0
+			}
+			dst = append(dst, rd)
+		}
+	}
+	return dst, st, nil
+}
+
+func read(r Reader, req Request) ([]byte, error) {
+	switch req.Table {
+	case Coils:
+		return r.ReadCoils(req.Start, req.Count)
+	case DiscreteInputs:
+		return r.ReadDiscreteInputs(req.Start, req.Count)
+	case HoldingRegisters:
+		return r.ReadHoldingRegisters(req.Start, req.Count)
+	case InputRegisters:
+		return r.ReadInputRegisters(req.Start, req.Count)
+	}
+	return nil, fmt.Errorf("no read for table %s", req.Table)
+}
