@@ -18,7 +18,7 @@ var pollT0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 // concentration as an f32 in CDAB order, status bits, a u16 alarm
 // set-point, a serial number; the input block ends at address 20, so a
 // read past it gets exception 2.
-func gasDetector() (ModbusSlave testenv.ModbusSlave, points []Point) {
+func gasDetector() (testenv.ModbusSlave, []Point) {
 	holding := make([]uint16, 40)
 	input := make([]uint16, 20)
 	// gas 12.5 %LEL as f32 0x41480000, CDAB: the low word first.
@@ -29,7 +29,7 @@ func gasDetector() (ModbusSlave testenv.ModbusSlave, points []Point) {
 	holding[0] = 10                           // low alarm set-point
 	holding[1] = 25                           // high alarm set-point
 	holding[30], holding[31] = 0x5348, 0x5700 // "SHW\x00"
-	points = []Point{
+	points := []Point{
 		{Name: "gas", Table: InputRegisters, Address: 0, Type: F32, Order: CDAB, Unit: "%LEL"},
 		{Name: "low_alarm_bit", Table: InputRegisters, Address: 2, Type: Bool, Bit: 0},
 		{Name: "fault_bit", Table: InputRegisters, Address: 2, Type: Bool, Bit: 2},
@@ -140,5 +140,52 @@ func TestPollDeadSlave(t *testing.T) {
 	_, st, err := Poll(gm.NewClient(h), plan, points, "gas-1202", pollT0, nil)
 	if err == nil || st.Transactions != 1 || !strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("poll of a dead slave: %v after %d transactions, want a timeout after 1", err, st.Transactions)
+	}
+}
+
+// TestPollRTUSharedBus reads two slaves on one RS-485 bus (pymodbus RTU on
+// a socat pty pair) through goburrow's RTU client: the healthy slave's map
+// decodes, and once its neighbour dies, polling the dead one costs one
+// timeout and the healthy one still reads.
+func TestPollRTUSharedBus(t *testing.T) {
+	a, points := gasDetector()
+	b, _ := gasDetector()
+	b.ID = 2
+	b.Input[0], b.Input[1] = 0x0000, 0x41C8 // 25.0 %LEL
+	srv := testenv.StartModbusRTU(t, 9600, a, b)
+	h := gm.NewRTUClientHandler(srv.Port)
+	h.BaudRate, h.DataBits, h.Parity, h.StopBits, h.Timeout = 9600, 8, "N", 1, 500*time.Millisecond
+	if err := h.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	client := gm.NewClient(h)
+	plan, err := NewPollPlan(points, Limits{MaxGap: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gas := func(id byte) (float64, error) {
+		t.Helper()
+		h.SlaveId = id
+		rs, _, err := Poll(client, plan, points, fmt.Sprint("gas-", id), pollT0, nil)
+		for _, r := range rs {
+			if r.Point == "gas" {
+				return r.Value, err
+			}
+		}
+		return math.NaN(), err
+	}
+	if v, err := gas(1); err != nil || v != 12.5 {
+		t.Fatalf("slave 1: %v, %v", v, err)
+	}
+	if v, err := gas(2); err != nil || v != 25 {
+		t.Fatalf("slave 2: %v, %v", v, err)
+	}
+	srv.KillSlave(t, 2)
+	if _, err := gas(2); err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("dead slave 2: %v, want a timeout", err)
+	}
+	if v, err := gas(1); err != nil || v != 12.5 {
+		t.Fatalf("slave 1 after its neighbour died: %v, %v", v, err)
 	}
 }
