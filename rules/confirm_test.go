@@ -241,16 +241,7 @@ func TestConfirmValidate(t *testing.T) {
 	} {
 		r := confirmRule()
 		tc.modify(&r)
-		err := r.Validate()
-		if err == nil {
-			t.Errorf("%+v: valid", r)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%+v:\n%v\nlacks %q", r, err, w)
-			}
-		}
+		checkProblems(t, r, tc.want)
 	}
 	for _, g := range confirmGroups {
 		r := confirmRule()

@@ -33,6 +33,28 @@ var testDevices = []shouwang.Device{
 	{ID: "smoke-1202", Type: "smoke", Location: shouwang.Location{Building: "3号楼", Floor: 12}},
 }
 
+// checkProblems validates r: with no want it must be valid, otherwise its
+// error must name every want.
+func checkProblems(t *testing.T, r Rule, want []string) {
+	t.Helper()
+	err := r.Validate()
+	switch {
+	case len(want) == 0:
+		if err != nil {
+			t.Errorf("rule %s: valid rule rejected: %v", r.ID, err)
+		}
+		return
+	case err == nil:
+		t.Errorf("rule %s (%s): invalid rule accepted, want %q", r.ID, r.Type, want)
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("rule %s:\n%v\nlacks %q", r.ID, err, w)
+		}
+	}
+}
+
 // run plays a script against one rule on the device it selects.
 func run(t *testing.T, r Rule, device string, script []step) {
 	t.Helper()
@@ -186,16 +208,7 @@ func TestValidate(t *testing.T) {
 			[]string{"on_samples: give on_delay or on_samples", "levels[1].severity: warning is not above"}},
 		{Rule{ID: "x", Type: TypeEvent, Kinds: []string{"smoke_clear"}}, []string{`kinds: "smoke_clear"`}},
 	} {
-		err := tc.rule.Validate()
-		if err == nil {
-			t.Errorf("%+v: valid", tc.rule)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%+v:\n%v\nlacks %q", tc.rule, err, w)
-			}
-		}
+		checkProblems(t, tc.rule, tc.want)
 	}
 }
 

@@ -207,16 +207,7 @@ func TestExpressionValidate(t *testing.T) {
 		{func() Rule { r := exprRule("gas > 1"); r.Point, r.Severity = "gas", "loud"; return r }(),
 			[]string{"point: does not apply", `severity: "loud" is not a severity`}},
 	} {
-		err := tc.rule.Validate()
-		if err == nil {
-			t.Errorf("%q: valid", tc.rule.Expr)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%q:\n%v\nlacks %q", tc.rule.Expr, err, w)
-			}
-		}
+		checkProblems(t, tc.rule, tc.want)
 	}
 	r := exprRule("gas > 10 && co > 30")
 	r.OnDelay, r.OffDelay, r.Latch, r.Severity = time.Second, time.Second, true, "fire"

@@ -185,21 +185,7 @@ func TestValidateRate(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&r)
 			}
-			err := r.Validate()
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("valid rule rejected: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("invalid rule accepted")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("%v\nlacks %q", err, w)
-				}
-			}
+			checkProblems(t, r, tc.want)
 		})
 	}
 }
