@@ -45,14 +45,22 @@ var gasRule = rules.Rule{ID: "kitchen-gas", Type: rules.TypeThreshold, Point: "g
 	Select: rules.Selector{Types: []string{"gas"}},
 	Levels: []rules.Level{{Name: "warning", Above: f(10), Severity: "warning"}, {Name: "alarm", Above: f(25), Severity: "alarm"}}}
 
-// fixture is a desk on a real SQLite store in dir.
+// fixture is a desk with its journal in dir, and the history store in dir
+// that a restarted desk replays events from.
 type fixture struct {
 	desk  *Desk
+	store *store.Store
 	clock *clock
 	close func()
 }
 
+// openDesk opens the kitchen gas rule's desk.
 func openDesk(t testing.TB, dir string, c *clock) *fixture {
+	t.Helper()
+	return openDeskOn(t, dir, c, []rules.Rule{gasRule}, devices)
+}
+
+func openDeskOn(t testing.TB, dir string, c *clock, rs []rules.Rule, devs []shouwang.Device) *fixture {
 	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Path, cfg.PruneInterval = filepath.Join(dir, "history.db"), 0
@@ -64,17 +72,20 @@ func openDesk(t testing.TB, dir string, c *clock) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := rules.New([]rules.Rule{gasRule}, devices)
+	engine, err := rules.New(rs, devs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	book, _ := rules.NewAlarmBook(rules.DefaultAlarmConfig())
-	d, err := NewDesk(context.Background(), engine, book, j, devices, Options{Now: c.Now})
+	d, err := NewDesk(context.Background(), engine, book, j, devs, Options{Now: c.Now,
+		Events: func(ctx context.Context, device string, from, to time.Time) ([]shouwang.Event, error) {
+			return st.Events(ctx, store.Query{Devices: []string{device}, From: from, To: to})
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed := false
-	fx := &fixture{desk: d, clock: c, close: func() {
+	fx := &fixture{desk: d, store: st, clock: c, close: func() {
 		if !closed {
 			closed = true
 			j.Close()
@@ -328,33 +339,8 @@ func TestRestartDuringOffDelay(t *testing.T) {
 	smoke := []shouwang.Device{{ID: "smoke-1202", Type: "smoke", Location: devices[0].Location}}
 	rule := rules.Rule{ID: "smoke", Type: rules.TypeEvent, Kinds: []string{"smoke_alarm"}, OffDelay: 30 * time.Second,
 		Select: rules.Selector{Types: []string{"smoke"}}}
-	open := func() (*Desk, *store.Store) {
-		cfg := store.DefaultConfig()
-		cfg.Path, cfg.PruneInterval = filepath.Join(dir, "history.db"), 0
-		st, err := store.Open(context.Background(), cfg, c.Now, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		j, err := OpenJournal(context.Background(), filepath.Join(dir, "alarms.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { j.Close(); st.Close() })
-		engine, err := rules.New([]rules.Rule{rule}, smoke)
-		if err != nil {
-			t.Fatal(err)
-		}
-		book, _ := rules.NewAlarmBook(rules.DefaultAlarmConfig())
-		d, err := NewDesk(context.Background(), engine, book, j, smoke, Options{Now: c.Now,
-			Events: func(ctx context.Context, device string, from, to time.Time) ([]shouwang.Event, error) {
-				return st.Events(ctx, store.Query{Devices: []string{device}, From: from, To: to})
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d, st
-	}
-	d, st := open()
+	fx := openDeskOn(t, dir, c, []rules.Rule{rule}, smoke)
+	d, st := fx.desk, fx.store
 	for _, ev := range []shouwang.Event{
 		{Device: "smoke-1202", Kind: "smoke_alarm", Severity: shouwang.Fire, Time: t0},
 		{Device: "smoke-1202", Kind: "smoke_clear", Severity: shouwang.Info, Time: t0.Add(10 * time.Second)},
@@ -373,7 +359,8 @@ func TestRestartDuringOffDelay(t *testing.T) {
 	}
 
 	c.Set(20 * time.Second) // the gateway restarts
-	d, _ = open()
+	fx.close()
+	d = openDeskOn(t, dir, c, []rules.Rule{rule}, smoke).desk
 	c.Set(39 * time.Second)
 	d.Tick(context.Background())
 	if a := d.Open(); len(a) != 1 || !a[0].Active {
