@@ -787,7 +787,7 @@ func TestReopen(t *testing.T) {
 	sameEvents(t, events, b.Events)
 }
 
-// TestMigrationAppended is what the alarm journal's change does: append a
+// TestMigrationAppended is what a later change does: append a
 // migration; an existing database gets only the new one.
 func TestMigrationAppended(t *testing.T) {
 	cfg := testConfig(t)
@@ -811,33 +811,6 @@ func TestMigrationAppended(t *testing.T) {
 	}
 	if _, err := s.DB().Exec("INSERT INTO journal_test (event_id) SELECT id FROM events LIMIT 1"); err != nil {
 		t.Fatalf("new table: %v", err)
-	}
-	if n := count(t, s, "readings"); n != len(sampleBatch().Readings) {
-		t.Fatalf("%d readings after migrating, want %d", n, len(sampleBatch().Readings))
-	}
-}
-
-// TestJournalTablesDropped: a history database from before the alarm
-// journal moved to alarms.db loses the journal's tables and keeps its
-// readings.
-func TestJournalTablesDropped(t *testing.T) {
-	cfg := testConfig(t)
-	saved := migrations
-	t.Cleanup(func() { migrations = saved })
-	migrations = saved[:3]
-	s := MustOpen(t, cfg, nil)
-	if err := s.Write(context.Background(), sampleBatch()); err != nil {
-		t.Fatal(err)
-	}
-	if n := count(t, s, "alarm_feed"); n != 0 {
-		t.Fatalf("alarm_feed holds %d rows", n)
-	}
-	s.Close()
-	migrations = saved
-	s = MustOpen(t, cfg, nil)
-	var tables int
-	if err := s.DB().QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND (name LIKE 'alarm%' OR name = 'notify_cursors')`).Scan(&tables); err != nil || tables != 0 {
-		t.Fatalf("%d journal tables left (%v), want none", tables, err)
 	}
 	if n := count(t, s, "readings"); n != len(sampleBatch().Readings) {
 		t.Fatalf("%d readings after migrating, want %d", n, len(sampleBatch().Readings))
