@@ -1,8 +1,8 @@
 // Package store keeps the gateway's own history of readings and events in a
 // SQLite file, so that with no InfluxDB configured, or while it is down, the
 // gateway still keeps and serves history (GB/T 45839 asks for at least 30
-// days). The alarm journal adds its tables to the same database through DB
-// and the migrations list.
+// days). The alarm journal keeps its own file (gateway/alarms), so its
+// fsynced commits never wait for this one's write lock.
 //
 // The file lives on an SD card, which wears with every write and stalls on
 // fsync, so the store is built to write little and in large pieces:

@@ -132,7 +132,7 @@ func stacks() string {
 func count(tb testing.TB, s *Store, table string) int {
 	tb.Helper()
 	var n int
-	if err := s.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+	if err := s.db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
 		tb.Fatalf("count %s: %v", table, err)
 	}
 	return n

@@ -24,7 +24,7 @@ WHERE device = ?1 AND point = ?2 AND ts < min(?3, coalesce(
 
 // Prune deletes the readings and events older than now minus Retention and
 // returns how many it deleted. It deletes in transactions of at most a few
-// thousand rows, so Write and the alarm journal wait for it only briefly;
+// thousand rows, so Write and readers wait for it only briefly;
 // the freed pages are reused by later writes. It returns what it deleted
 // so far with ctx.Err() if ctx ends, or with the database's error.
 func (s *Store) Prune(ctx context.Context) (deleted int64, err error) {

@@ -249,11 +249,5 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DB is the database handle, for the alarm journal's tables. Its
-// transactions take the write lock at BEGIN (BEGIN IMMEDIATE), so writers
-// queue instead of failing with SQLITE_BUSY; a transaction that only reads
-// should pass sql.TxOptions{ReadOnly: true}, which begins it deferred.
-func (s *Store) DB() *sql.DB { return s.db }
-
 // Path is the absolute path of the database file.
 func (s *Store) Path() string { return s.path }

@@ -128,12 +128,12 @@ func TestOpenPragmas(t *testing.T) {
 	s := MustOpen(t, cfg, nil)
 	// Every pooled connection gets the pragmas: hold two at once.
 	ctx := context.Background()
-	c1, err := s.DB().Conn(ctx)
+	c1, err := s.db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c1.Close()
-	c2, err := s.DB().Conn(ctx)
+	c2, err := s.db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +535,7 @@ func TestQueryPlans(t *testing.T) {
 		}{eventsSQL(v), []any{0, 1, `["d1"]`, `["fault"]`, 10}})
 	}
 	for _, p := range plans {
-		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+p.sql, p.args...)
+		rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+p.sql, p.args...)
 		if err != nil {
 			t.Fatalf("EXPLAIN %s: %v", p.sql, err)
 		}
@@ -770,7 +770,7 @@ func TestReopen(t *testing.T) {
 
 	s = MustOpen(t, cfg, nil)
 	var version int
-	if err := s.DB().QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
 		t.Fatalf("user_version = %d, %v; want %d", version, err, len(migrations))
 	}
 	got, err := s.Readings(ctx, Query{})
@@ -806,10 +806,10 @@ func TestMigrationAppended(t *testing.T) {
 	migrations = append(slices.Clip(saved), `CREATE TABLE journal_test (id INTEGER PRIMARY KEY, event_id INTEGER REFERENCES events (id));`)
 	s = MustOpen(t, cfg, nil)
 	var version int
-	if err := s.DB().QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(saved)+1 {
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(saved)+1 {
 		t.Fatalf("user_version = %d, %v; want %d", version, err, len(saved)+1)
 	}
-	if _, err := s.DB().Exec("INSERT INTO journal_test (event_id) SELECT id FROM events LIMIT 1"); err != nil {
+	if _, err := s.db.Exec("INSERT INTO journal_test (event_id) SELECT id FROM events LIMIT 1"); err != nil {
 		t.Fatalf("new table: %v", err)
 	}
 	if n := count(t, s, "readings"); n != len(sampleBatch().Readings) {
@@ -823,7 +823,7 @@ func TestOpenNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB().Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1)); err != nil {
+	if _, err := s.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
