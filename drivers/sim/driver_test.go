@@ -131,13 +131,11 @@ func TestDriverPublishesABatchPerTick(t *testing.T) {
 	}
 }
 
-func TestCloseStopsTheLoopAndWaitsForIt(t *testing.T) {
-	if n := runLoops(); n != 0 {
-		t.Fatalf("%d driver loops alive before the test", n)
-	}
-	d, _ := MustDriver(t)
-	var closed atomic.Bool
-	ch := make(chan shouwang.Batch)
+// startGuarded starts d publishing into the returned channel, and fails
+// the test if it publishes once closed is set (after Close returned).
+func startGuarded(t *testing.T, d *Driver) (closed *atomic.Bool, ch chan shouwang.Batch) {
+	t.Helper()
+	closed, ch = new(atomic.Bool), make(chan shouwang.Batch)
 	pub := chanPublisher(ch)
 	err := d.Start(context.Background(), publisherFunc(func(ctx context.Context, b shouwang.Batch) error {
 		if closed.Load() {
@@ -148,6 +146,15 @@ func TestCloseStopsTheLoopAndWaitsForIt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+	return closed, ch
+}
+
+func TestCloseStopsTheLoopAndWaitsForIt(t *testing.T) {
+	if n := runLoops(); n != 0 {
+		t.Fatalf("%d driver loops alive before the test", n)
+	}
+	d, _ := MustDriver(t)
+	closed, ch := startGuarded(t, d)
 	receive(t, ch)
 	if n := runLoops(); n != 1 {
 		t.Fatalf("%d driver loops alive after Start, want 1", n)

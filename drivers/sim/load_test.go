@@ -315,18 +315,7 @@ func TestLoadCloseStopsTheGeneratorAndWaitsForIt(t *testing.T) {
 		t.Fatalf("%d driver loops alive before the test", n)
 	}
 	d, _ := MustLoadDriver(t, Load{Rate: fastRate, Devices: 100, Batch: 100}, nil)
-	var closed atomic.Bool
-	ch := make(chan shouwang.Batch)
-	pub := chanPublisher(ch)
-	err := d.Start(context.Background(), publisherFunc(func(ctx context.Context, b shouwang.Batch) error {
-		if closed.Load() {
-			t.Error("Publish called after Close returned")
-		}
-		return pub(ctx, b)
-	}))
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
+	closed, ch := startGuarded(t, d)
 	receive(t, ch)
 	// The device loop, with no devices, publishes nothing that would say it
 	// has started running; the generator has.
