@@ -90,21 +90,24 @@ func TestPollAgainstPymodbus(t *testing.T) {
 	if sent := srv.Requests(t)[1] - before; sent != st.Transactions {
 		t.Errorf("pymodbus answered %d requests, Poll counted %d", sent, st.Transactions)
 	}
-	got := map[string]string{}
-	for _, r := range readings {
-		if !r.Time.Equal(pollT0) || r.Device != "gas-1202" {
-			t.Errorf("reading %+v", r)
+	values := func(readings []shouwang.Reading, at time.Time) string {
+		got := map[string]string{}
+		for _, r := range readings {
+			if !r.Time.Equal(at) || r.Device != "gas-1202" {
+				t.Errorf("reading %+v", r)
+			}
+			q := ""
+			if r.Quality != shouwang.Good {
+				q = " bad"
+			}
+			got[r.Point] = fmt.Sprintf("%g%s", math.Round(r.Value*1000)/1000, q)
 		}
-		q := ""
-		if r.Quality != shouwang.Good {
-			q = " bad"
-		}
-		got[r.Point] = fmt.Sprintf("%g%s", math.Round(r.Value*1000)/1000, q)
+		return fmt.Sprint(got)
 	}
-	want := map[string]string{"gas": "12.5", "low_alarm_bit": "1", "fault_bit": "1", "temperature": "-1",
+	want := fmt.Sprint(map[string]string{"gas": "12.5", "low_alarm_bit": "1", "fault_bit": "1", "temperature": "-1",
 		"uptime": "100000", "low_set": "10", "high_set": "25", "humidity": "0", "pressure": "0 bad",
-		"relay": "1", "valve_closed": "1", "door": "1"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+		"relay": "1", "valve_closed": "1", "door": "1"})
+	if got := values(readings, pollT0); got != want {
 		t.Errorf("readings\n got %v\nwant %v", got, want)
 	}
 	if st.Splits == 0 || st.Unreadable != 1 {
@@ -117,6 +120,9 @@ func TestPollAgainstPymodbus(t *testing.T) {
 	readings, st2, err := Poll(client, plan, points, "gas-1202", pollT0.Add(time.Second), readings[:0])
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := values(readings, pollT0.Add(time.Second)); got != want {
+		t.Errorf("second cycle's readings\n got %v\nwant %v", got, want)
 	}
 	if st2.Splits != 0 || srv.Requests(t)[1]-before != st2.Transactions {
 		t.Errorf("second cycle: %+v", st2)
