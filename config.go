@@ -30,17 +30,33 @@ type DriverEnv struct {
 	Name string
 	// Devices are the devices placed on this driver instance.
 	Devices []Device
-	Logger  *slog.Logger
+	// Models holds the driver's section of each of those devices'
+	// profiles, by profile model (see ModelConfig).
+	Models map[string]ModelConfig
+	Logger *slog.Logger
 	// Now is the clock; drivers never call time.Now directly.
 	Now func() time.Time
+}
+
+// ModelConfig is the part of a device profile that belongs to one driver
+// type, under a key named for it: a Modbus register map under "modbus:".
+// A driver whose devices need one says so when it registers; the gateway
+// decodes each profile's section into the driver's own type, validates it
+// with the profile, and hands the driver those of its devices' profiles.
+type ModelConfig interface {
+	// Validate reports every problem with the section as FieldErrors.
+	Validate() error
 }
 
 // DriverConfig is a driver's section of the config file, decoded into the
 // driver's own Config type over its defaults.
 type DriverConfig interface {
 	// Validate reports every problem with the section and with the devices
-	// placed on the driver, as FieldErrors. It is pure and fast: no I/O.
-	Validate(devices []Device) error
+	// placed on the driver, as FieldErrors; a device's problem is named
+	// devices["<id>"].field. models are the driver's sections of those
+	// devices' profiles, already valid on their own (nil for drivers that
+	// need none). It is pure and fast: no I/O.
+	Validate(devices []Device, models map[string]ModelConfig) error
 	// NewDriver builds the driver without opening anything; the gateway
 	// calls Start on it later.
 	NewDriver(env DriverEnv) (Driver, error)

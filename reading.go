@@ -106,6 +106,18 @@ type Event struct {
 	Attrs map[string]string
 }
 
+// ClearKind is the event that says kind's condition has ended: a device
+// that went "offline" is cleared by "online", "smoke_alarm" by
+// "smoke_clear", and any other kind K by "K_clear". Drivers that report a
+// state as events (a status bit set, then cleared) emit these, and the
+// rules return a condition to normal on them.
+func ClearKind(kind string) string {
+	if kind == "offline" {
+		return "online"
+	}
+	return strings.TrimSuffix(kind, "_alarm") + "_clear"
+}
+
 // Batch is what a driver publishes at once and what a sink writes at once.
 type Batch struct {
 	Readings []Reading

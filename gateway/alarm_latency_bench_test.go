@@ -39,7 +39,7 @@ notify:
 devices:
 `, vm.URL, mq.Addr, mq.User, mq.Password)
 	for i := range devices {
-		fmt.Fprintf(&b, "  - {id: gas-%04d, profile: generic-gas, driver: sim, location: {building: \"1\", unit: %d, floor: %d, room: \"%d\"}}\n",
+		fmt.Fprintf(&b, "  - {id: gas-%04d, profile: gas-detector-lel-generic, driver: sim, location: {building: \"1\", unit: %d, floor: %d, room: \"%d\"}}\n",
 			i, i%4+1, i%30+1, i)
 	}
 	return []byte(b.String())

@@ -266,10 +266,17 @@ func (p *Plan) units() func(device, point string) string {
 // buildDrivers builds every driver; g.drivers is fixed from then on.
 func (g *Gateway) buildDrivers() error {
 	for _, dp := range g.plan.Drivers {
-		d, err := dp.Config.NewDriver(shouwang.DriverEnv{Name: dp.Name, Devices: dp.Devices,
+		d, err := dp.Config.NewDriver(shouwang.DriverEnv{Name: dp.Name, Devices: dp.Devices, Models: dp.Models,
 			Logger: g.logger.With("driver", dp.Name), Now: g.now})
 		if err != nil {
 			return fmt.Errorf("driver %s: %w", dp.Name, err)
+		}
+		// A driver that counts what happens on its wire (timeouts, CRC
+		// errors per device) exposes the counts on /metrics.
+		if c, ok := d.(prometheus.Collector); ok {
+			if err := g.reg.Register(c); err != nil {
+				return fmt.Errorf("driver %s: metrics: %w", dp.Name, err)
+			}
 		}
 		g.drivers = append(g.drivers, &driverRun{name: dp.Name, driver: d})
 	}

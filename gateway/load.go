@@ -35,6 +35,8 @@ type DriverPlan struct {
 	Name, Type string
 	Config     shouwang.DriverConfig
 	Devices    []shouwang.Device
+	// Models are the driver's sections of its devices' profiles, by model.
+	Models map[string]shouwang.ModelConfig
 }
 
 // SinkPlan is one sink section, decoded and validated, with how the outbox
@@ -162,11 +164,17 @@ func (l *loader) loadProfiles() {
 	fsyss := []fs.FS{firmwareconfigs.FS}
 	dirs := []string{"firmware-configs"}
 	if dir := l.plan.Config.Gateway.Profiles; dir != "" {
+		// Messages name the folder as the config does, from the config's
+		// folder; the gateway reads it by its absolute path.
+		shown := dir
+		if !filepath.IsAbs(dir) {
+			shown = filepath.Join(filepath.Dir(l.plan.File), dir)
+		}
 		dir = l.relative(dir)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			l.errorf("gateway.profiles", "%q is not a readable directory (a folder of device profile *.yaml files)", dir)
 		} else {
-			fsyss, dirs = append(fsyss, os.DirFS(dir)), append(dirs, dir)
+			fsyss, dirs = append(fsyss, os.DirFS(dir)), append(dirs, shown)
 		}
 	}
 	profiles, errs := loadProfiles(fsyss, dirs)
@@ -345,7 +353,8 @@ func (l *loader) buildDrivers(drivers map[string]*driverSection) {
 		if drv == nil || drv.path != fmt.Sprintf("drivers[%d]", i) {
 			continue
 		}
-		err := drv.config.Validate(drv.devices)
+		models := l.driverModels(drv)
+		err := drv.config.Validate(drv.devices, models)
 		// A driver names a device's problem as devices["<id>"].field: put
 		// it where that device is in the file.
 		if fes, ok := err.(shouwang.FieldErrors); ok {
@@ -360,8 +369,42 @@ func (l *loader) buildDrivers(drivers map[string]*driverSection) {
 			err = rest.Err()
 		}
 		l.locate(drv.path, err)
-		l.plan.Drivers = append(l.plan.Drivers, DriverPlan{Name: drv.name, Type: drv.typ, Config: drv.config, Devices: drv.devices})
+		l.plan.Drivers = append(l.plan.Drivers, DriverPlan{Name: drv.name, Type: drv.typ, Config: drv.config, Devices: drv.devices, Models: models})
 	}
+}
+
+// driverModels collects the driver's sections of its devices' profiles.
+// For a driver that reads one, every device must name a profile that has
+// it.
+func (l *loader) driverModels(drv *driverSection) map[string]shouwang.ModelConfig {
+	if driverModules[drv.typ].Model == nil {
+		return nil
+	}
+	models := map[string]shouwang.ModelConfig{}
+	for i, d := range drv.devices {
+		prof := l.plan.Profiles[d.Profile]
+		switch {
+		case d.Profile == "":
+			l.errorf(drv.devicePath[i]+".profile", "must be set: a %s device is read through its profile's %s section (valid: %s)", drv.typ, drv.typ, strings.Join(l.profilesWith(drv.typ), ", "))
+		case prof == nil: // reported by checkDevices
+		case prof.Drivers[drv.typ] == nil:
+			l.errorf(drv.devicePath[i]+".profile", "profile %s has no %s section, so driver %s cannot read it (profiles with one: %s)", d.Profile, drv.typ, drv.name, strings.Join(l.profilesWith(drv.typ), ", "))
+		default:
+			models[d.Profile] = prof.Drivers[drv.typ]
+		}
+	}
+	return models
+}
+
+// profilesWith lists the profiles that have a section for driver type typ.
+func (l *loader) profilesWith(typ string) []string {
+	var out []string
+	for _, name := range sortedKeys(l.plan.Profiles) {
+		if l.plan.Profiles[name].Drivers[typ] != nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 var deviceRef = regexp.MustCompile(`^devices\["([^"]*)"\](.*)$`)

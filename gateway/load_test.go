@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -27,6 +29,8 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite testdata/config/*/want.err with what the loader reports")
+
 // TestConfigCases loads each testdata/config/<case>/config.yaml and
 // compares every reported problem with want.err, one per line (file:line:col).
 func TestConfigCases(t *testing.T) {
@@ -44,7 +48,9 @@ func TestConfigCases(t *testing.T) {
 			} else if err != nil {
 				got = err.Error() + "\n"
 			}
-			if got != string(want) {
+			if *update {
+				os.WriteFile(filepath.Join(dir, "want.err"), []byte(got), 0o644)
+			} else if got != string(want) {
 				t.Errorf("problems:\n%s\nwant:\n%s", got, want)
 			}
 			if strings.Contains(got, "s3cret-token") {
@@ -65,9 +71,20 @@ func TestSamplesLoad(t *testing.T) {
 	for _, m := range DriverModules() {
 		t.Run(m.ID, func(t *testing.T) {
 			// The sample replaces the example's drivers; its devices are the
-			// example's.
-			indented := "  " + strings.ReplaceAll(strings.TrimSpace(string(m.Sample)), "\n", "\n  ")
-			src := example[:from] + "\ndrivers:\n" + indented + "\n" + example[to:]
+			// example's, moved onto the sample's driver, each with its own
+			// address.
+			sample := strings.TrimSpace(string(m.Sample))
+			name := regexp.MustCompile(`(?m)^- name: (\S+)`).FindStringSubmatch(sample)
+			if name == nil {
+				t.Fatal("the sample has no `- name:` line")
+			}
+			k := 0
+			devices := regexp.MustCompile(`(?m)^    driver: sim$`).ReplaceAllStringFunc(example[:from], func(string) string {
+				k++
+				return fmt.Sprintf("    driver: %s\n    address: \"%d\"", name[1], k)
+			})
+			indented := "  " + strings.ReplaceAll(sample, "\n", "\n  ")
+			src := devices + "\ndrivers:\n" + indented + "\n" + example[to:]
 			if _, err := LoadBytes(m.ID+"/sample.yaml", []byte(src)); err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,8 @@ import (
 )
 
 // Profile describes one device model: what it measures and what it
-// reports. Later drivers add their own sections (a Modbus register map).
+// reports, and, under a key named for a driver type, how that driver reads
+// it (a Modbus register map).
 type Profile struct {
 	Model       string      `yaml:"model"`
 	Vendor      string      `yaml:"vendor"`
@@ -20,6 +21,8 @@ type Profile struct {
 	Description string      `yaml:"description"`
 	Points      []PointSpec `yaml:"points"`
 	Events      []EventSpec `yaml:"events"`
+	// Drivers holds the profile's driver sections by driver type.
+	Drivers map[string]shouwang.ModelConfig `yaml:"-"`
 	// File is where the profile was read from, for messages.
 	File string `yaml:"-"`
 }
@@ -85,9 +88,25 @@ func loadProfile(fsys fs.FS, name, file string) (*Profile, yamlconf.Errors) {
 		return nil, asErrors(err)
 	}
 	var p Profile
-	errs := doc.Decode("", &p)
+	errs := doc.Decode("", &p, modelDrivers()...)
 	p.File = file
 	errs = append(errs, doc.Locate("", p.validate())...)
+	for _, typ := range modelDrivers() {
+		if !doc.Has(typ) {
+			continue
+		}
+		m := driverModules[typ].Model()
+		if derrs := doc.Decode(typ, m); len(derrs) > 0 {
+			errs = append(errs, derrs...)
+			continue
+		}
+		errs = append(errs, doc.Locate(typ, m.Validate())...)
+		errs = append(errs, doc.Locate(typ, p.checkModel(m))...)
+		if p.Drivers == nil {
+			p.Drivers = map[string]shouwang.ModelConfig{}
+		}
+		p.Drivers[typ] = m
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -125,6 +144,60 @@ func (p *Profile) validate() error {
 		}
 	}
 	return fe.Err()
+}
+
+// modelDrivers are the driver types that read a section of a profile.
+func modelDrivers() []string {
+	var out []string
+	for _, name := range sortedKeys(driverModules) {
+		if driverModules[name].Model != nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// ProfileModel is a driver section that reads the profile's points and
+// reports its events. The profile's points and events must list every name
+// the section produces, so rules written against the profile see them; the
+// units and severities stay in one place, the profile, and are handed to
+// the section once it is checked.
+type ProfileModel interface {
+	shouwang.ModelConfig
+	PointNames() []string
+	EventKinds() []string
+	Provision(units map[string]string, severities map[string]shouwang.Severity)
+}
+
+// checkModel checks a driver section against the profile and provisions it.
+func (p *Profile) checkModel(m shouwang.ModelConfig) error {
+	pm, ok := m.(ProfileModel)
+	if !ok {
+		return nil
+	}
+	var fe shouwang.FieldErrors
+	for _, name := range pm.PointNames() {
+		if !slices.ContainsFunc(p.Points, func(pt PointSpec) bool { return pt.Name == name }) {
+			fe.Add("", "reads point %q, which the profile's points do not list", name)
+		}
+	}
+	for _, kind := range pm.EventKinds() {
+		if !slices.ContainsFunc(p.Events, func(ev EventSpec) bool { return ev.Kind == kind }) {
+			fe.Add("", "reports event %q, which the profile's events do not list", kind)
+		}
+	}
+	if len(fe) > 0 {
+		return fe
+	}
+	units, severities := map[string]string{}, map[string]shouwang.Severity{}
+	for _, pt := range p.Points {
+		units[pt.Name] = pt.Unit
+	}
+	for _, ev := range p.Events {
+		severities[ev.Kind], _ = shouwang.ParseSeverity(ev.Severity)
+	}
+	pm.Provision(units, severities)
+	return nil
 }
 
 // asErrors turns what yamlconf.Parse returned into Errors.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/drivers/modbus"
 	"github.com/shouwang-iot/shouwang/drivers/sim"
 	"github.com/shouwang-iot/shouwang/gateway/sinks/influxdb"
 )
@@ -15,6 +16,11 @@ type DriverModule struct {
 	ID     string // "driver.<type>"
 	New    func() shouwang.DriverConfig
 	Sample []byte // the sample section shipped beside the driver
+	// Model, if set, returns the empty section of a device profile that
+	// describes a model to this driver (a register map), decoded from the
+	// profile's key named for the driver type. Every device placed on the
+	// driver must have a profile with that section.
+	Model func() shouwang.ModelConfig
 }
 
 // SinkModule registers a sink by name, like DriverModule.
@@ -29,6 +35,8 @@ type SinkModule struct {
 var (
 	driverModules = registerDrivers(
 		DriverModule{ID: "driver.sim", Sample: sim.Sample, New: func() shouwang.DriverConfig { c := sim.DefaultConfig(); return &c }},
+		DriverModule{ID: "driver.modbus", Sample: modbus.Sample, New: func() shouwang.DriverConfig { c := modbus.DefaultConfig(); return &c },
+			Model: func() shouwang.ModelConfig { return new(modbus.Model) }},
 	)
 	sinkModules = registerSinks(
 		SinkModule{ID: "sink.influxdb", Sample: influxdb.Sample, New: func() shouwang.SinkConfig { c := influxdb.DefaultConfig(); return &c }},

@@ -10,8 +10,8 @@ import (
 // An event rule raises at once on a device event of one of its kinds, with
 // the rule's severity or, when the rule gives none, the event's own (the
 // one the device profile gives it). The condition returns to normal on the
-// matching clear event: "smoke_alarm" is cleared by "smoke_clear", any
-// other kind K by "K_clear".
+// matching clear event (shouwang.ClearKind): "smoke_alarm" is cleared by
+// "smoke_clear", "offline" by "online", any other kind K by "K_clear".
 func init() {
 	register(TypeEvent, ruleType{
 		validate:   validateEvent,
@@ -25,7 +25,7 @@ func validateEvent(r *Rule, fe *shouwang.FieldErrors) {
 		fe.Add("kinds", "at least one event kind is needed (e.g. [smoke_alarm, tamper])")
 	}
 	for _, k := range r.Kinds {
-		if k == "" || strings.HasSuffix(k, "_clear") {
+		if k == "" || strings.HasSuffix(k, "_clear") || k == "online" {
 			fe.Add("kinds", "%q is not an event kind that raises (clear events are matched by themselves)", k)
 		}
 	}
@@ -39,13 +39,11 @@ type eventRule struct {
 	active   cond
 }
 
-func clearKind(kind string) string { return strings.TrimSuffix(kind, "_alarm") + "_clear" }
-
 func newEvent(r *Rule, _ *shouwang.Device) checker {
 	e := &eventRule{raise: map[string]bool{}, clear: map[string]bool{}}
 	for _, k := range r.Kinds {
 		e.raise[k] = true
-		e.clear[clearKind(k)] = true
+		e.clear[shouwang.ClearKind(k)] = true
 	}
 	e.severity, e.fixed = severityOr(r.Severity, shouwang.Alarm), r.Severity != ""
 	return e

@@ -478,16 +478,16 @@ func TestSplitViewsOfOneRegister(t *testing.T) {
 	}
 }
 
-// device answers reads like a detector whose map has holes: a read that
+// fakeDevice answers reads like a detector whose map has holes: a read that
 // covers an address it does not have gets exception 2.
-type device struct {
+type fakeDevice struct {
 	missing func(table Table, addr int) bool
 }
 
 // cycle polls every request of the plan once, splitting those the device
 // refuses, and counts the transactions, the exceptions, and the points the
 // plan gave up on.
-func (d device) cycle(tb testing.TB, points []Point, lim Limits, p *PollPlan) (transactions, exceptions int, unreadable []string) {
+func (d fakeDevice) cycle(tb testing.TB, points []Point, lim Limits, p *PollPlan) (transactions, exceptions int, unreadable []string) {
 	tb.Helper()
 	for i := 0; i < len(p.Requests()); {
 		r := p.Requests()[i]
@@ -515,7 +515,7 @@ func (d device) cycle(tb testing.TB, points []Point, lim Limits, p *PollPlan) (t
 func TestCycleTransactions(t *testing.T) {
 	// Registers 10..19 are missing from the device, but the configured gap
 	// joins the points either side of them into one read.
-	dev := device{missing: func(t Table, a int) bool { return t == HoldingRegisters && a >= 10 && a < 20 }}
+	dev := fakeDevice{missing: func(t Table, a int) bool { return t == HoldingRegisters && a >= 10 && a < 20 }}
 	lim := Limits{MaxGap: 12}
 
 	t.Run("hole in a gap", func(t *testing.T) {

@@ -3,7 +3,10 @@
 // as fast as the wire allows.
 package modbus
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Table is one of the four Modbus data tables, named by the function that
 // reads it.
@@ -149,4 +152,36 @@ func (p *Point) Span() uint16 {
 // a point starts: point "gas" at input 0: ...
 func (p *Point) errorf(format string, args ...any) error {
 	return fmt.Errorf("point %q at %s %d: %w", p.Name, p.Table, p.Address, fmt.Errorf(format, args...))
+}
+
+// UnmarshalText reads a table's name as config files write it: coil,
+// discrete, holding or input.
+func (t *Table) UnmarshalText(text []byte) error {
+	for i, n := range tableNames {
+		if n == string(text) && i > 0 {
+			*t = Table(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a table (valid: coil, discrete, holding, input)", text)
+}
+
+// UnmarshalText reads a data type's name: bool, u16, ... string.
+func (d *DataType) UnmarshalText(text []byte) error {
+	v, ok := ParseDataType(string(text))
+	if !ok {
+		return fmt.Errorf("%q is not a data type (valid: %s)", text, strings.Join(typeNames[1:], ", "))
+	}
+	*d = v
+	return nil
+}
+
+// UnmarshalText reads a byte order's name: ABCD, CDAB, BADC or DCBA.
+func (o *ByteOrder) UnmarshalText(text []byte) error {
+	v, ok := ParseByteOrder(string(text))
+	if !ok {
+		return fmt.Errorf("%q is not a byte order (valid: ABCD, CDAB, BADC, DCBA)", text)
+	}
+	*o = v
+	return nil
 }

@@ -126,7 +126,7 @@ func DefaultPeak(kind string) float64 {
 // Validate reports every problem with the section and with the devices
 // placed on the driver, as shouwang.FieldErrors. Problems with a device
 // itself carry the field `devices["<id>"].type`. It does no I/O.
-func (c *Config) Validate(devices []shouwang.Device) error {
+func (c *Config) Validate(devices []shouwang.Device, _ map[string]shouwang.ModelConfig) error {
 	var errs shouwang.FieldErrors
 	if c.Interval <= 0 {
 		errs.Add("interval", "must be positive, got %s (e.g. 1s)", c.Interval)
@@ -241,7 +241,7 @@ func someIDs(devices []shouwang.Device) string {
 // driver without starting anything. A nil env.Logger discards logs and a
 // nil env.Now falls back to the wall clock.
 func (c *Config) NewDriver(env shouwang.DriverEnv) (shouwang.Driver, error) {
-	if err := c.Validate(env.Devices); err != nil {
+	if err := c.Validate(env.Devices, nil); err != nil {
 		return nil, fmt.Errorf("sim driver %q: %w", env.Name, err)
 	}
 	return newDriver(*c, env), nil

@@ -150,7 +150,7 @@ func TestValidate(t *testing.T) {
 			if devices == nil {
 				devices = testDevices()
 			}
-			err := cfg.Validate(devices)
+			err := cfg.Validate(devices, nil)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("Validate: %v, want nil", err)

@@ -141,7 +141,7 @@ func (l *latch) update(v float64) (rose, fell bool) {
 // NewModel builds the model of devices as configured, starting at start.
 // It returns the cfg.Validate error if the config does not fit the devices.
 func NewModel(cfg Config, devices []shouwang.Device, start time.Time) (*Model, error) {
-	if err := cfg.Validate(devices); err != nil {
+	if err := cfg.Validate(devices, nil); err != nil {
 		return nil, err
 	}
 	m := &Model{start: start, devices: make([]*simDevice, 0, len(devices))}

@@ -21,7 +21,7 @@ func TestSampleIsValid(t *testing.T) {
 	if len(cfg.Incidents) == 0 || cfg.Incidents[0].Kind != KindGasLeak {
 		t.Errorf("sample incidents %+v, want a gas leak first", cfg.Incidents)
 	}
-	if err := cfg.Validate(testDevices()); err != nil {
+	if err := cfg.Validate(testDevices(), nil); err != nil {
 		t.Errorf("sample does not validate: %v", err)
 	}
 	if cfg.Load.Rate != 0 {
@@ -52,7 +52,7 @@ func TestSampleLoadExampleIsValid(t *testing.T) {
 		t.Errorf("uncommented load section %+v, want %+v", cfg.Load, want)
 	}
 	cfg.Incidents = nil // they name the demo's devices
-	if err := cfg.Validate(nil); err != nil {
+	if err := cfg.Validate(nil, nil); err != nil {
 		t.Errorf("uncommented load section does not validate without devices: %v", err)
 	}
 }

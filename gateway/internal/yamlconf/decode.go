@@ -25,8 +25,10 @@ var rawType = reflect.TypeFor[Raw]()
 // present overwrite target's fields; keys absent, null or empty leave them,
 // so target can be pre-filled with defaults. Every problem is returned, in
 // file order; nil means none. A path the file does not have decodes nothing.
-func (d *Document) Decode(path string, target any) Errors {
-	return d.decode(path, target, nil)
+// Keys in skip are left for the caller to decode: a profile's driver
+// sections, a plugin section's "name" and "type".
+func (d *Document) Decode(path string, target any, skip ...string) Errors {
+	return d.decode(path, target, skip)
 }
 
 func (d *Document) decode(path string, target any, skip []string) Errors {

@@ -1,0 +1,263 @@
+package modbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	gm "github.com/goburrow/modbus"
+	"github.com/shouwang-iot/shouwang"
+)
+
+// Driver polls the devices on one bus. One goroutine owns the bus: it
+// polls the device due next on the BusSchedule, publishes what it read
+// and the events its status registers and its schedule raise, and waits.
+type Driver struct {
+	name    string
+	cfg     Config
+	link    *Link
+	devices map[string]*device
+	order   []*device // config order, for the schedule
+	sched   *BusSchedule
+	now     func() time.Time
+	log     *slog.Logger
+	*metrics
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var _ shouwang.Driver = (*Driver)(nil)
+
+// device is one slave on the bus and what the owner remembers of it.
+type device struct {
+	shouwang.Device
+	slave    byte
+	model    *Model
+	points   []Point
+	plan     *PollPlan
+	interval time.Duration
+	// flags are the state of each status event, in model order; known[i]
+	// is false until status register i is first read after start or after
+	// the device was offline.
+	flags   []bool
+	known   []bool
+	failure string // the kind of the last failure logged, "" after a success
+}
+
+func newDriver(c *Config, env shouwang.DriverEnv) (*Driver, error) {
+	line, err := c.line(env.Devices, env.Models)
+	if c.Transport != TransportRTU {
+		line, err = Line{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &Driver{name: env.Name, cfg: *c, devices: map[string]*device{}, now: env.Now, log: env.Logger,
+		link: NewLink(LinkConfig{Transport: c.Transport, Address: c.Address, Port: c.Port, Line: line, Timeout: c.Timeout})}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	ids := make([]string, 0, len(env.Devices))
+	for _, dev := range env.Devices {
+		m, ok := env.Models[dev.Profile].(*Model)
+		if !ok {
+			return nil, fmt.Errorf("device %s: profile %q has no modbus section", dev.ID, dev.Profile)
+		}
+		slave, _ := c.slaveID(dev)
+		points := m.PollPoints()
+		plan, err := NewPollPlan(points, m.Limits())
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", dev.ID, err)
+		}
+		iv := c.Interval
+		if v, ok := c.Intervals[dev.ID]; ok {
+			iv = v
+		}
+		dv := &device{Device: dev, slave: slave, model: m, points: points, plan: plan, interval: iv, known: make([]bool, len(m.Status))}
+		for _, s := range m.Status {
+			dv.flags = append(dv.flags, make([]bool, len(s.Bits)+len(s.Values))...)
+		}
+		d.devices[dev.ID] = dv
+		d.order = append(d.order, dv)
+		ids = append(ids, dev.ID)
+	}
+	d.metrics = newMetrics(env.Name, ids)
+	return d, nil
+}
+
+// Start opens the bus and starts polling. A serial port that cannot be
+// opened fails Start (the gateway retries it); a TCP peer that is down
+// does not: its devices go offline and are retried with backoff.
+func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done != nil {
+		return errors.New("modbus: driver already started")
+	}
+	if err := d.link.Connect(); err != nil {
+		if d.cfg.Transport == TransportRTU {
+			return fmt.Errorf("open %s: %w", d.cfg.Port, err)
+		}
+		d.log.Warn("modbus peer not reachable yet; its devices are retried", "address", d.cfg.Address, "err", err)
+	}
+	d.sched = NewBusSchedule(ScheduleConfig{FailuresOffline: d.cfg.OfflineAfter, MinBackoff: d.cfg.MinBackoff, MaxBackoff: d.cfg.MaxBackoff})
+	now := d.now()
+	for _, dv := range d.order {
+		d.sched.Add(dv.ID, dv.interval, now)
+	}
+	ctx, d.cancel = context.WithCancel(ctx)
+	d.done = make(chan struct{})
+	go d.run(ctx, pub)
+	return nil
+}
+
+// Close stops polling, waits for the bus owner to finish and closes the
+// bus.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done == nil {
+		return d.link.Close()
+	}
+	d.cancel()
+	<-d.done
+	return nil
+}
+
+func (d *Driver) run(ctx context.Context, pub shouwang.Publisher) {
+	defer close(d.done)
+	defer d.link.Close()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		id, due := d.sched.Next()
+		if id == "" {
+			<-ctx.Done()
+			return
+		}
+		if wait := due.Sub(d.now()); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		b := d.poll(d.devices[id])
+		if b.Len() == 0 {
+			continue
+		}
+		if err := pub.Publish(ctx, b); err != nil {
+			return
+		}
+	}
+}
+
+// poll reads one device once and returns what to publish.
+func (d *Driver) poll(dv *device) shouwang.Batch {
+	at := d.now()
+	readings, st, err := Poll(d.link.Slave(dv.slave), dv.plan, dv.points, dv.ID, at, make([]shouwang.Reading, 0, len(dv.points)))
+	d.count(dv.ID, st)
+	var events []shouwang.Event
+	if err != nil {
+		kind := failureKind(err)
+		d.failed(dv.ID, kind)
+		d.link.Reset(err)
+		if dv.failure != kind {
+			d.log.Warn("modbus poll failed", "device", dv.ID, "slave", dv.slave, "kind", kind, "err", err)
+			dv.failure = kind
+		}
+	} else if dv.failure != "" {
+		d.log.Info("modbus device answers again", "device", dv.ID, "slave", dv.slave)
+		dv.failure = ""
+	}
+	switch d.sched.Done(dv.ID, d.now(), err == nil) {
+	case WentOffline:
+		d.up(dv.ID, false)
+		clear(dv.known)
+		d.log.Warn("modbus device offline", "device", dv.ID, "slave", dv.slave, "retry_after", d.cfg.MinBackoff)
+		events = append(events, shouwang.Event{Device: dv.ID, Kind: "offline", Severity: shouwang.Fault, Time: at,
+			Message: fmt.Sprintf("slave %d %s: no good answer in %d polls: %v", dv.slave, d.where(), d.cfg.OfflineAfter, err)})
+	case CameBack:
+		d.up(dv.ID, true)
+		d.log.Info("modbus device back online", "device", dv.ID, "slave", dv.slave)
+		events = append(events, shouwang.Event{Device: dv.ID, Kind: "online", Severity: shouwang.Info, Time: at,
+			Message: fmt.Sprintf("slave %d %s answers again", dv.slave, d.where())})
+	}
+	events = dv.statusEvents(readings, at, events)
+	return shouwang.Batch{Readings: readings, Events: events}
+}
+
+func (d *Driver) where() string {
+	if d.cfg.Transport == TransportRTU {
+		return "on " + d.cfg.Port
+	}
+	return "at " + d.cfg.Address
+}
+
+// statusEvents appends the events the status registers in readings
+// raise: each flag that changed since the register was last read, or
+// every flag on its first read (so a condition that ended while the
+// gateway was down, or the device offline, is cleared).
+func (dv *device) statusEvents(readings []shouwang.Reading, at time.Time, dst []shouwang.Event) []shouwang.Event {
+	for _, r := range readings {
+		k := 0 // the first flag of status register si
+		for si := range dv.model.Status {
+			s := &dv.model.Status[si]
+			if s.Name != r.Point || r.Quality != shouwang.Good {
+				k += len(s.Bits) + len(s.Values)
+				continue
+			}
+			raw := uint16(r.Value)
+			flag := func(on bool, kind, what string) {
+				if !dv.known[si] || dv.flags[k] != on {
+					dv.flags[k] = on
+					sev := dv.model.Severity(kind)
+					if !on {
+						kind, sev = shouwang.ClearKind(kind), shouwang.Info
+					}
+					dst = append(dst, shouwang.Event{Device: dv.ID, Kind: kind, Severity: sev, Time: at,
+						Message: fmt.Sprintf("%s (%s %d) = 0x%04x: %s", s.Name, s.Table, s.Address, raw, what),
+						Attrs:   map[string]string{"register": s.Name, "raw": fmt.Sprintf("0x%04x", raw)}})
+				}
+				k++
+			}
+			for _, b := range s.Bits {
+				on := raw>>b.Bit&1 == 1
+				flag(on, b.Event, fmt.Sprintf("bit %d %s", b.Bit, map[bool]string{true: "set", false: "clear"}[on]))
+			}
+			for _, v := range s.Values {
+				flag(raw == v.Value, v.Event, fmt.Sprintf("value %d", raw))
+			}
+			dv.known[si] = true
+		}
+	}
+	return dst
+}
+
+// failureKind names what went wrong with a poll, for /metrics and logs.
+func failureKind(err error) string {
+	var me *gm.ModbusError
+	switch {
+	case errors.As(err, &me):
+		return "exception"
+	case IsTimeout(err):
+		return "timeout"
+	case strings.Contains(err.Error(), "crc"):
+		return "crc"
+	case errors.Is(err, ErrFrame), strings.Contains(err.Error(), "modbus: "), strings.Contains(err.Error(), "bytes in the answer"):
+		return "frame"
+	}
+	return "io"
+}
