@@ -188,6 +188,21 @@ func (c *Config) line(devices []shouwang.Device, models map[string]shouwang.Mode
 	return l, nil
 }
 
+// Link says how to reach the bus, with an RTU line's settings resolved
+// from the devices' profiles where the config leaves them out.
+func (c *Config) Link(devices []shouwang.Device, models map[string]shouwang.ModelConfig) (LinkConfig, error) {
+	lc := LinkConfig{Transport: c.Transport, Address: c.Address, Port: c.Port, Timeout: c.Timeout}
+	if c.Transport != TransportRTU {
+		return lc, nil
+	}
+	var err error
+	lc.Line, err = c.line(devices, models)
+	return lc, err
+}
+
+// SlaveID is the device's address on the bus, from its Address.
+func (c *Config) SlaveID(d shouwang.Device) (byte, error) { return c.slaveID(d) }
+
 // NewDriver builds the driver; nothing is opened until Start.
 func (c *Config) NewDriver(env shouwang.DriverEnv) (shouwang.Driver, error) {
 	if err := c.Validate(env.Devices, env.Models); err != nil {

@@ -51,15 +51,11 @@ type device struct {
 }
 
 func newDriver(c *Config, env shouwang.DriverEnv) (*Driver, error) {
-	line, err := c.line(env.Devices, env.Models)
-	if c.Transport != TransportRTU {
-		line, err = Line{}, nil
-	}
+	lc, err := c.Link(env.Devices, env.Models)
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{name: env.Name, cfg: *c, devices: map[string]*device{}, now: env.Now, log: env.Logger,
-		link: NewLink(LinkConfig{Transport: c.Transport, Address: c.Address, Port: c.Port, Line: line, Timeout: c.Timeout})}
+	d := &Driver{name: env.Name, cfg: *c, devices: map[string]*device{}, now: env.Now, log: env.Logger, link: NewLink(lc)}
 	if d.now == nil {
 		d.now = time.Now
 	}
