@@ -47,6 +47,7 @@ type ModbusServer struct {
 	Pty  *PtyPair // RTU: the socat pair behind Port; Pty.Unplug pulls the adapter out
 
 	proc       *process
+	slaves     []ModbusSlave
 	stdin      io.WriteCloser
 	lines      chan string   // the script's stdout, line by line; closed at EOF
 	quit       chan struct{} // closed at cleanup so the reader never blocks
@@ -60,8 +61,47 @@ func StartModbusTCP(tb testing.TB, slaves ...ModbusSlave) *ModbusServer {
 	tb.Helper()
 	requirePymodbus(tb)
 	s, addr := startModbus(tb, map[string]any{"mode": "tcp"}, slaves)
+	s.Addr, s.slaves = addr, slaves
+	return s
+}
+
+// StartModbusRTUOverTCP starts a peer that speaks RTU frames on TCP, like
+// the serial servers (RS-485 to Ethernet converters) of older buildings.
+func StartModbusRTUOverTCP(tb testing.TB, slaves ...ModbusSlave) *ModbusServer {
+	tb.Helper()
+	requirePymodbus(tb)
+	s, addr := startModbus(tb, map[string]any{"mode": "rtu_over_tcp"}, slaves)
 	s.Addr = addr
 	return s
+}
+
+// Restart stops a Modbus TCP peer and starts a new one on the same address
+// with the slaves' initial data, as when a device reboots: connections to
+// the old one are cut. The new server is returned; the old one is gone.
+func (s *ModbusServer) Restart(tb testing.TB) *ModbusServer {
+	tb.Helper()
+	if s.Addr == "" {
+		tb.Fatalf("testenv: Restart is for Modbus TCP peers")
+	}
+	s.stdin.Close()
+	if err := s.proc.stop(syscall.SIGTERM); err != nil {
+		tb.Fatalf("testenv: stop pymodbus: %v", err)
+	}
+	_, port, _ := strings.Cut(s.Addr, ":")
+	n, _ := strconv.Atoi(port)
+	ns, addr := startModbus(tb, map[string]any{"mode": "tcp", "tcp_port": n}, s.slaves)
+	ns.Addr, ns.slaves = addr, s.slaves
+	return ns
+}
+
+// Set writes value into one entry of a slave's table ("hr", "ir", "co",
+// "di"; 0 or 1 for the bit tables), as the device itself would when its
+// reading changes. It has taken effect when Set returns.
+func (s *ModbusServer) Set(tb testing.TB, id byte, table string, addr, value int) {
+	tb.Helper()
+	if got := s.command(tb, fmt.Sprintf("set %d %s %d %d", id, table, addr, value)); got != "ok" {
+		tb.Fatalf("testenv: set Modbus slave %d %s %d: %s", id, table, addr, got)
+	}
 }
 
 // StartModbusRTU starts a socat pty pair and a Modbus RTU peer (8N1 at baud)

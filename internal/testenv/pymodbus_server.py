@@ -84,6 +84,20 @@ def command(ctx, line):
         else:
             ctx.dead.discard(uid)
         return "ok"
+    tables = {"co": 1, "di": 2, "hr": 3, "ir": 4}
+    if (
+        len(words) == 5
+        and words[0] == "set"
+        and words[2] in tables
+        and all(w.isdigit() for w in (words[1], words[3], words[4]))
+    ):
+        uid = int(words[1])
+        if uid not in ctx.served:
+            return f"error unknown unit {uid}"
+        # Straight to the store: a change is not a request to count.
+        slave = super(Context, ctx).__getitem__(uid)
+        slave.setValues(tables[words[2]], int(words[3]), [int(words[4])])
+        return "ok"
     return f"error bad command {line!r}"
 
 
@@ -101,11 +115,13 @@ async def main(config_path):
         )
     ctx = Context(slaves)
 
-    if cfg["mode"] == "tcp":
+    if cfg["mode"] in ("tcp", "rtu_over_tcp"):
+        # rtu_over_tcp is a serial server: RTU frames, CRC and all, on TCP.
+        framer = ModbusSocketFramer if cfg["mode"] == "tcp" else ModbusRtuFramer
         server = await StartAsyncTcpServer(
             context=ctx,
-            address=("127.0.0.1", 0),
-            framer=ModbusSocketFramer,
+            address=("127.0.0.1", cfg.get("tcp_port", 0)),
+            framer=framer,
             allow_reuse_address=True,
             ignore_missing_slaves=True,
             defer_start=True,
