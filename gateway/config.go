@@ -41,9 +41,13 @@ type GatewayConfig struct {
 	// Profiles is a directory of device profiles added to (or overriding,
 	// by model) the ones built in from firmware-configs/; relative to the
 	// config file.
-	Profiles string     `yaml:"profiles"`
-	HTTP     HTTPConfig `yaml:"http"`
-	Log      LogConfig  `yaml:"log"`
+	Profiles string `yaml:"profiles"`
+	// ProfileRules adopts the rules the profiles of the devices placed
+	// suggest, except those whose id the config's own rules reuse (which
+	// replace them).
+	ProfileRules bool       `yaml:"profile_rules"`
+	HTTP         HTTPConfig `yaml:"http"`
+	Log          LogConfig  `yaml:"log"`
 	// ShutdownTimeout bounds how long SIGINT/SIGTERM waits for the bus to
 	// drain and the sinks to flush.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`

@@ -104,6 +104,7 @@ func (l *loader) load(overrides []func(*Config)) {
 	l.checkDevices(sites, drivers)
 	l.buildDrivers(drivers)
 	l.decodeSinks()
+	l.adoptProfileRules()
 	l.checkRules()
 	l.locate("alarms", c.Alarms.Validate())
 	l.decodeNotify(sites)
@@ -344,6 +345,35 @@ func (l *loader) checkLocation(p string, lc LocationConfig, sites siteMap) shouw
 		l.errorf(p+".floor", "%d is not a floor of building %s (valid: %s)", lc.Floor, b.ID, valid)
 	}
 	return loc
+}
+
+// adoptProfileRules appends the suggested rules of the placed devices'
+// profiles, when the config asks for them, unless a config rule has the
+// same id.
+func (l *loader) adoptProfileRules() {
+	c := &l.plan.Config
+	if !c.Gateway.ProfileRules {
+		return
+	}
+	have := map[string]bool{}
+	for _, r := range c.Rules {
+		have[r.ID] = true
+	}
+	used := map[string]bool{}
+	for _, d := range l.plan.Devices {
+		used[d.Profile] = true
+	}
+	for _, model := range sortedKeys(l.plan.Profiles) {
+		if !used[model] {
+			continue
+		}
+		for _, r := range l.plan.Profiles[model].Rules {
+			if !have[r.ID] {
+				c.Rules = append(c.Rules, r)
+				have[r.ID] = true
+			}
+		}
+	}
 }
 
 // buildDrivers validates each driver section with its devices.

@@ -150,3 +150,32 @@ func TestRelativePathsFollowTheConfigFile(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileRulesAdopted: with gateway.profile_rules the placed devices'
+// profiles' suggested rules join the config's, each selecting its model,
+// and a config rule with the same id replaces the profile's.
+func TestProfileRulesAdopted(t *testing.T) {
+	src := strings.Replace(string(deploy.Example), "gateway:\n", "gateway:\n  profile_rules: true\n", 1)
+	src = strings.Replace(src, "  - id: smoke\n", "  - id: smoke-detector-alarm\n", 1)
+	p, err := LoadBytes("example-with-profile-rules.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range p.Config.Rules {
+		if _, dup := got[r.ID]; dup {
+			t.Errorf("rule %s is in the plan twice", r.ID)
+		}
+		got[r.ID] = strings.Join(r.Select.Profiles, ",")
+	}
+	want := map[string]string{"gas-lel-levels": "gas-detector-lel-generic", "co-exposure-en50291": "co-detector-generic",
+		"smoke-detector-fault": "smoke-detector-generic", "smoke-detector-alarm": ""}
+	for id, profiles := range want {
+		if g, ok := got[id]; !ok || g != profiles {
+			t.Errorf("rule %s: selects profiles %q (present %v), want %q", id, g, ok, profiles)
+		}
+	}
+	if _, ok := got["fire-panel-fire"]; ok {
+		t.Error("a profile no device uses brought its rules")
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
+	"github.com/shouwang-iot/shouwang/rules"
 )
 
 // Profile describes one device model: what it measures and what it
@@ -21,6 +23,9 @@ type Profile struct {
 	Description string      `yaml:"description"`
 	Points      []PointSpec `yaml:"points"`
 	Events      []EventSpec `yaml:"events"`
+	// Rules are the alarm rules suggested for the model; a config adopts
+	// them with gateway.profile_rules. Each selects the model's devices.
+	Rules []rules.Rule `yaml:"rules"`
 	// Drivers holds the profile's driver sections by driver type.
 	Drivers map[string]shouwang.ModelConfig `yaml:"-"`
 	// File is where the profile was read from, for messages.
@@ -133,6 +138,24 @@ func (p *Profile) validate() error {
 		if pt.Min != nil && pt.Max != nil && *pt.Min >= *pt.Max {
 			fe.Add(f+".max", "%g is not above min %g", *pt.Max, *pt.Min)
 		}
+	}
+	ids := map[string]bool{}
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		f := fmt.Sprintf("rules[%d]", i)
+		if !reflect.ValueOf(r.Select).IsZero() {
+			fe.Add(f+".select", "a profile's rule selects the profile's own devices; leave select out")
+		}
+		r.Select = rules.Selector{Profiles: []string{p.Model}}
+		if fes, ok := r.Validate().(shouwang.FieldErrors); ok {
+			for _, e := range fes {
+				fe.Add(f+"."+e.Field, "%s", e.Problem)
+			}
+		}
+		if ids[r.ID] {
+			fe.Add(f+".id", "rule %q is listed twice", r.ID)
+		}
+		ids[r.ID] = true
 	}
 	for i, ev := range p.Events {
 		f := fmt.Sprintf("events[%d]", i)

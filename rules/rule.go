@@ -90,6 +90,9 @@ type Selector struct {
 	Buildings []string          `yaml:"buildings"`
 	Floors    []int             `yaml:"floors"`
 	Grids     []string          `yaml:"grids"`
+	// Profiles selects by device model; a profile's suggested rules
+	// select its own model.
+	Profiles []string `yaml:"profiles"`
 }
 
 // Match reports whether d is selected.
@@ -112,6 +115,9 @@ func (s *Selector) Match(d *shouwang.Device) bool {
 		return false
 	}
 	if len(s.Grids) > 0 && !slices.Contains(s.Grids, d.Location.Grid) {
+		return false
+	}
+	if len(s.Profiles) > 0 && !slices.Contains(s.Profiles, d.Profile) {
 		return false
 	}
 	return true
