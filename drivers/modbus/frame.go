@@ -16,7 +16,6 @@ import (
 // RTU frame sizes: slave id, function, ..., CRC-16.
 const (
 	rtuMaxFrame       = 256
-	rtuMaxData        = 250 // 125 registers or 2000 bits
 	rtuExceptionFrame = 5   // id, function|0x80, code, crc
 )
 
@@ -25,7 +24,8 @@ const (
 var ErrFrame = errors.New("malformed RTU frame")
 
 // ReadFrame reads the answer to the RTU request req from r: for reads
-// (functions 1 to 4) as many data bytes as the answer's byte count says,
+// (functions 1 to 4) the data bytes the request's quantity takes, which the
+// answer's byte count must say,
 // for writes (5, 6, 15, 16) the fixed echo, and for an exception the
 // five-byte frame. The answer's slave id and function must be the
 // request's (or its exception): anything else is a late answer to an
@@ -54,8 +54,13 @@ func ReadFrame(r io.Reader, req []byte, buf []byte) ([]byte, error) {
 	case fn != req[1]:
 		return nil, fmt.Errorf("%w: function %d in the answer to function %d", ErrFrame, fn, req[1])
 	case fn >= 1 && fn <= 4:
-		if buf[2] > rtuMaxData {
-			return nil, fmt.Errorf("%w: byte count %d is over the %d a read may return", ErrFrame, buf[2], rtuMaxData)
+		if len(req) < 6 {
+			return nil, fmt.Errorf("%w: read request of %d bytes", ErrFrame, len(req))
+		}
+		// RTU has no transaction id: a late answer from this slave to an
+		// earlier, different read is told apart by its size.
+		if want := answerBytes(fn, int(req[4])<<8|int(req[5])); int(buf[2]) != want {
+			return nil, fmt.Errorf("%w: %d data bytes in the answer to a read that takes %d", ErrFrame, buf[2], want)
 		}
 		n = 3 + int(buf[2]) + 2
 	case fn == 5 || fn == 6 || fn == 15 || fn == 16:
@@ -70,4 +75,12 @@ func ReadFrame(r io.Reader, req []byte, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf[:n], nil
+}
+
+// answerBytes is the data bytes a read of quantity entries returns.
+func answerBytes(fn byte, quantity int) int {
+	if fn <= 2 {
+		return (quantity + 7) / 8
+	}
+	return 2 * quantity
 }
