@@ -16,7 +16,7 @@ import (
 // RTU frame sizes: slave id, function, ..., CRC-16.
 const (
 	rtuMaxFrame       = 256
-	rtuExceptionFrame = 5   // id, function|0x80, code, crc
+	rtuExceptionFrame = 5 // id, function|0x80, code, crc
 )
 
 // ErrFrame wraps every answer that is not a well-formed RTU frame for the
