@@ -15,7 +15,9 @@ import (
 
 // RTU frame sizes: slave id, function, ..., CRC-16.
 const (
-	rtuMaxFrame       = 256
+	// A valid frame is at most 256 bytes; the buffer holds 3 + 255 + 2,
+	// the most a byte count can announce.
+	rtuMaxFrame       = 260
 	rtuExceptionFrame = 5 // id, function|0x80, code, crc
 )
 
