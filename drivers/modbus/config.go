@@ -70,7 +70,7 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 			line.check(&fe, "serial")
 		}
 	case TransportTCP, TransportRTUOverTCP:
-		if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
+		if _, port, err := net.SplitHostPort(c.Address); err != nil || !validPort(port) {
 			fe.Add("address", "%q is not host:port (e.g. 192.168.1.20:502)", c.Address)
 		}
 		if c.Port != "" {
@@ -112,6 +112,11 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 		slaves[id] = d.ID
 	}
 	return fe.Err()
+}
+
+func validPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && n > 0
 }
 
 // slaveID is the device's address on the bus: 1 to 247 on a serial line
@@ -168,9 +173,11 @@ func (c *Config) line(devices []shouwang.Device, models map[string]shouwang.Mode
 			}
 		}
 	}
-	for name, v := range parities {
-		if v == parity {
-			l.Parity = name
+	if l.Parity == "" { // a parity the config sets, valid or not, stays for check to judge
+		for name, v := range parities {
+			if v == parity {
+				l.Parity = name
+			}
 		}
 	}
 	switch {

@@ -32,8 +32,8 @@ var ErrFrame = errors.New("malformed RTU frame")
 // five-byte frame. The answer's slave id and function must be the
 // request's (or its exception): anything else is a late answer to an
 // earlier request or line noise, returned as ErrFrame for the caller to
-// flush. The CRC is not checked here. buf, if large enough, holds the
-// result.
+// flush. The CRC is not checked here. buf, if it holds 260 bytes (the
+// most a byte count can announce), holds the result.
 func ReadFrame(r io.Reader, req []byte, buf []byte) ([]byte, error) {
 	if len(req) < 4 {
 		return nil, fmt.Errorf("%w: request of %d bytes", ErrFrame, len(req))

@@ -225,11 +225,11 @@ func (s *Setting) Range() string {
 	case len(s.Values) > 0:
 		return "one of " + formatValues(s.Values)
 	case s.Min != nil && s.Max != nil:
-		return fmt.Sprintf("%g to %g %s", *s.Min, *s.Max, s.Unit)
+		return strings.TrimSpace(fmt.Sprintf("%g to %g %s", *s.Min, *s.Max, s.Unit))
 	case s.Min != nil:
-		return fmt.Sprintf("at least %g %s", *s.Min, s.Unit)
+		return strings.TrimSpace(fmt.Sprintf("at least %g %s", *s.Min, s.Unit))
 	case s.Max != nil:
-		return fmt.Sprintf("at most %g %s", *s.Max, s.Unit)
+		return strings.TrimSpace(fmt.Sprintf("at most %g %s", *s.Max, s.Unit))
 	}
 	return "any " + s.Type.String()
 }
@@ -323,6 +323,14 @@ func (m *Model) Validate() error {
 		s.check(&fe, p, lim)
 		if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
 			fe.Add(p+".max", "%g is below min %g", *s.Max, *s.Min)
+		}
+		for i, bound := range []*float64{s.Min, s.Max} {
+			key := [2]string{"min", "max"}[i]
+			if bound != nil && s.Type != Bool && s.Type != String && s.Type != 0 {
+				if _, err := Registers(ptr(s.Point(s.Name, s.Unit)), *bound); err != nil {
+					fe.Add(p+"."+key, "the type cannot hold it: %v", err)
+				}
+			}
 		}
 		for j, v := range s.Values {
 			if s.Type != Bool && s.Type != String {
