@@ -31,9 +31,9 @@ func TestDriverGarbledFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { peer.Close() })
-	// The driver waits Timeout plus a whole frame's time on the wire at
-	// 9600 baud (about 300 ms) for an answer.
-	late := c.Timeout + 264*charTime(9600) + 200*time.Millisecond
+	// The driver waits Timeout plus the request's and answer's time on the
+	// wire at 9600 baud (17 characters) for an answer.
+	late := c.Timeout + 17*charTime(9600) + 200*time.Millisecond
 
 	answer := func(slave byte, regs ...uint16) []byte {
 		h := gm.NewRTUClientHandler("")

@@ -208,9 +208,9 @@ func (t *rtuTransport) Send(req []byte) ([]byte, error) {
 	if _, err := t.conn.Write(req); err != nil {
 		return nil, err
 	}
-	// The answer may take its own time on the wire on top of the timeout:
-	// up to 256 characters of an RTU frame.
-	wire := time.Duration(len(req)+rtuMaxFrame) * t.charTime
+	// The request and its answer take their own time on the wire on top
+	// of the timeout.
+	wire := time.Duration(len(req)+answerSize(req)) * t.charTime
 	if err := t.conn.SetReadDeadline(time.Now().Add(t.timeout + wire)); err != nil {
 		return nil, err
 	}
@@ -268,4 +268,16 @@ func (s *netStream) Flush() error {
 			return err
 		}
 	}
+}
+
+// answerSize is how long the answer to an RTU request is when all goes
+// well: a read's data and five bytes around it, a write's 8-byte echo.
+func answerSize(req []byte) int {
+	switch fn := req[1]; {
+	case fn >= 1 && fn <= 4 && len(req) >= 6:
+		return 5 + answerBytes(fn, int(req[4])<<8|int(req[5]))
+	case fn == 5 || fn == 6 || fn == 15 || fn == 16:
+		return 8
+	}
+	return rtuMaxFrame
 }

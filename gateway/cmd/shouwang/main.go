@@ -32,6 +32,10 @@ Commands:
   demo                 run the sample community (deploy/shouwang.example.yaml)
                        with simulated devices; -h for its flags
   config check FILE    report every problem in FILE, as file:line:col; exit 1 if any
+  modbus scan          find the slaves on a bus and the profiles they match
+  modbus read          read one device's points, status and settings, raw and decoded
+  device apply         write a device's settings after a dry run, and read them back
+  serial list          list the serial ports with their USB ids
   version              print the version
 `
 
@@ -52,6 +56,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return cmdConfigCheck(args[2:], stdout, stderr)
+	case "modbus":
+		return cmdModbus(args[1:], stdout, stderr)
+	case "device":
+		return cmdDevice(args[1:], os.Stdin, stdout, stderr)
+	case "serial":
+		return cmdSerial(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "shouwang", gateway.Version)
 		return 0
@@ -66,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func cmdRun(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("c", "/etc/shouwang/shouwang.yaml", "config file")
+	file := fs.String("c", defaultConfigFile, "config file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
