@@ -376,8 +376,27 @@ func (l *loader) adoptProfileRules() {
 	}
 }
 
+// ExclusiveDriver is a driver config that owns a resource no other driver
+// section may name: a serial port has one owner, or two buses would
+// interleave frames on one wire.
+type ExclusiveDriver interface {
+	// Owns names the resources and, for each, the field that names it.
+	Owns() map[string]string
+}
+
 // buildDrivers validates each driver section with its devices.
 func (l *loader) buildDrivers(drivers map[string]*driverSection) {
+	owner := map[string]string{}
+	for i, raw := range l.plan.Config.Drivers {
+		if ex, ok := drivers[raw.String("name")].configOf().(ExclusiveDriver); ok {
+			for res, field := range ex.Owns() {
+				if other, dup := owner[res]; dup {
+					l.errorf(fmt.Sprintf("drivers[%d].%s", i, field), "%s is already driver %s's; one driver owns it (put every device on that port under one driver section)", res, other)
+				}
+				owner[res] = raw.String("name")
+			}
+		}
+	}
 	for i, raw := range l.plan.Config.Drivers {
 		drv := drivers[raw.String("name")]
 		if drv == nil || drv.path != fmt.Sprintf("drivers[%d]", i) {
@@ -435,6 +454,13 @@ func (l *loader) profilesWith(typ string) []string {
 		}
 	}
 	return out
+}
+
+func (d *driverSection) configOf() shouwang.DriverConfig {
+	if d == nil {
+		return nil
+	}
+	return d.config
 }
 
 var deviceRef = regexp.MustCompile(`^devices\["([^"]*)"\](.*)$`)

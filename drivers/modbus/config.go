@@ -195,6 +195,14 @@ func (c *Config) line(devices []shouwang.Device, models map[string]shouwang.Mode
 	return l, nil
 }
 
+// Owns says the serial port of an rtu bus is this driver's alone.
+func (c *Config) Owns() map[string]string {
+	if c.Transport != TransportRTU || c.Port == "" {
+		return nil
+	}
+	return map[string]string{"serial port " + c.Port: "port"}
+}
+
 // Link says how to reach the bus, with an RTU line's settings resolved
 // from the devices' profiles where the config leaves them out.
 func (c *Config) Link(devices []shouwang.Device, models map[string]shouwang.ModelConfig) (LinkConfig, error) {
