@@ -10,42 +10,19 @@ import (
 
 	gm "github.com/goburrow/modbus"
 	"github.com/shouwang-iot/shouwang/drivers/modbus"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
-
-// crc16 is CRC-16/Modbus: initial value 0xFFFF, reflected polynomial
-// 0xA001. An RTU frame carries it low byte first.
-func crc16(b []byte) uint16 {
-	crc := uint16(0xFFFF)
-	for _, c := range b {
-		crc ^= uint16(c)
-		for range 8 {
-			if crc&1 != 0 {
-				crc = crc>>1 ^ 0xA001
-			} else {
-				crc >>= 1
-			}
-		}
-	}
-	return crc
-}
-
-// rtu is an RTU frame as it is on the wire: slave id, function and data,
-// then their CRC.
-func rtu(b ...byte) []byte {
-	c := crc16(b)
-	return append(b, byte(c), byte(c>>8))
-}
 
 // Requests as the driver sends them.
 var (
-	readCoils    = rtu(1, 1, 0, 0, 0, 10)   // 10 coils from 0
-	readDiscrete = rtu(1, 2, 0, 4, 0, 3)    // 3 discrete inputs from 4
-	readHolding  = rtu(1, 3, 0, 0, 0, 2)    // 2 holding registers from 0
-	readInput    = rtu(7, 4, 0, 0, 0, 125)  // 125 input registers, slave 7
-	writeCoil    = rtu(1, 5, 0, 3, 0xFF, 0) // coil 3 on
-	writeReg     = rtu(1, 6, 0, 16, 0, 2)   // holding 16 = 2
-	writeCoils   = rtu(1, 15, 0, 0, 0, 10, 2, 0xFF, 0x03)
-	writeRegs    = rtu(1, 16, 0, 0, 0, 2, 4, 0, 50, 0, 100)
+	readCoils    = testenv.RTUFrame(1, 1, 0, 0, 0, 10)   // 10 coils from 0
+	readDiscrete = testenv.RTUFrame(1, 2, 0, 4, 0, 3)    // 3 discrete inputs from 4
+	readHolding  = testenv.RTUFrame(1, 3, 0, 0, 0, 2)    // 2 holding registers from 0
+	readInput    = testenv.RTUFrame(7, 4, 0, 0, 0, 125)  // 125 input registers, slave 7
+	writeCoil    = testenv.RTUFrame(1, 5, 0, 3, 0xFF, 0) // coil 3 on
+	writeReg     = testenv.RTUFrame(1, 6, 0, 16, 0, 2)   // holding 16 = 2
+	writeCoils   = testenv.RTUFrame(1, 15, 0, 0, 0, 10, 2, 0xFF, 0x03)
+	writeRegs    = testenv.RTUFrame(1, 16, 0, 0, 0, 2, 4, 0, 50, 0, 100)
 )
 
 // inputAnswer is the answer to readInput: 125 registers, 250 bytes, the
@@ -55,7 +32,7 @@ func inputAnswer() []byte {
 	for i := range 250 {
 		b = append(b, byte(i))
 	}
-	return rtu(b...)
+	return testenv.RTUFrame(b...)
 }
 
 // TestReadFrame reads well-formed answers, whole and byte by byte, each
@@ -65,16 +42,16 @@ func TestReadFrame(t *testing.T) {
 		name      string
 		req, want []byte
 	}{
-		{"holding registers", readHolding, rtu(1, 3, 4, 0x00, 0x7D, 0x01, 0x02)},
+		{"holding registers", readHolding, testenv.RTUFrame(1, 3, 4, 0x00, 0x7D, 0x01, 0x02)},
 		{"input registers, 250 bytes", readInput, inputAnswer()},
-		{"coils", readCoils, rtu(1, 1, 2, 0b0000_0101, 0b01)},
-		{"discrete inputs", readDiscrete, rtu(1, 2, 1, 0b010)},
-		{"exception", readHolding, rtu(1, 0x83, 2)},
-		{"exception to a write", writeRegs, rtu(1, 0x90, 4)},
+		{"coils", readCoils, testenv.RTUFrame(1, 1, 2, 0b0000_0101, 0b01)},
+		{"discrete inputs", readDiscrete, testenv.RTUFrame(1, 2, 1, 0b010)},
+		{"exception", readHolding, testenv.RTUFrame(1, 0x83, 2)},
+		{"exception to a write", writeRegs, testenv.RTUFrame(1, 0x90, 4)},
 		{"write single coil echo", writeCoil, writeCoil},
 		{"write single register echo", writeReg, writeReg},
-		{"write multiple coils", writeCoils, rtu(1, 15, 0, 0, 0, 10)},
-		{"write multiple registers", writeRegs, rtu(1, 16, 0, 0, 0, 2)},
+		{"write multiple coils", writeCoils, testenv.RTUFrame(1, 15, 0, 0, 0, 10)},
+		{"write multiple registers", writeRegs, testenv.RTUFrame(1, 16, 0, 0, 0, 2)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := []byte{tc.req[0], tc.req[1]}
@@ -132,23 +109,23 @@ func TestReadFrameMalformed(t *testing.T) {
 	}{
 		{"nothing", readHolding, bytes.NewReader(nil), io.EOF, 0},
 		{"two bytes", readHolding, bytes.NewReader([]byte{1, 3}), io.ErrUnexpectedEOF, 0},
-		{"data cut short", readHolding, bytes.NewReader(rtu(1, 3, 4, 0, 1, 0, 2)[:8]), io.ErrUnexpectedEOF, 0},
+		{"data cut short", readHolding, bytes.NewReader(testenv.RTUFrame(1, 3, 4, 0, 1, 0, 2)[:8]), io.ErrUnexpectedEOF, 0},
 		{"no CRC", readHolding, bytes.NewReader([]byte{1, 3, 4, 0, 1, 0, 2}), io.ErrUnexpectedEOF, 0},
-		{"exception cut short", readHolding, bytes.NewReader(rtu(1, 0x83, 2)[:4]), io.ErrUnexpectedEOF, 0},
+		{"exception cut short", readHolding, bytes.NewReader(testenv.RTUFrame(1, 0x83, 2)[:4]), io.ErrUnexpectedEOF, 0},
 		{"echo cut short", writeReg, bytes.NewReader(writeReg[:7]), io.ErrUnexpectedEOF, 0},
-		{"another slave", readHolding, bytes.NewReader(rtu(2, 3, 4, 0, 1, 0, 2)), modbus.ErrFrame, 6},
-		{"another function", readHolding, bytes.NewReader(rtu(1, 4, 4, 0, 1, 0, 2)), modbus.ErrFrame, 6},
-		{"another function's exception", readHolding, bytes.NewReader(rtu(1, 0x84, 2)), modbus.ErrFrame, 2},
+		{"another slave", readHolding, bytes.NewReader(testenv.RTUFrame(2, 3, 4, 0, 1, 0, 2)), modbus.ErrFrame, 6},
+		{"another function", readHolding, bytes.NewReader(testenv.RTUFrame(1, 4, 4, 0, 1, 0, 2)), modbus.ErrFrame, 6},
+		{"another function's exception", readHolding, bytes.NewReader(testenv.RTUFrame(1, 0x84, 2)), modbus.ErrFrame, 2},
 		{"a write's echo to a read", readHolding, bytes.NewReader(writeReg), modbus.ErrFrame, 5},
-		{"byte count 0", readHolding, bytes.NewReader(rtu(1, 3, 0)), modbus.ErrFrame, 2},
-		{"another read's byte count", readHolding, bytes.NewReader(rtu(1, 3, 6, 0, 1, 0, 2, 0, 3)), modbus.ErrFrame, 8},
-		{"another coil read's byte count", readCoils, bytes.NewReader(rtu(1, 1, 1, 5)), modbus.ErrFrame, 3},
+		{"byte count 0", readHolding, bytes.NewReader(testenv.RTUFrame(1, 3, 0)), modbus.ErrFrame, 2},
+		{"another read's byte count", readHolding, bytes.NewReader(testenv.RTUFrame(1, 3, 6, 0, 1, 0, 2, 0, 3)), modbus.ErrFrame, 8},
+		{"another coil read's byte count", readCoils, bytes.NewReader(testenv.RTUFrame(1, 1, 1, 5)), modbus.ErrFrame, 3},
 		{"byte count 251", readHolding, bytes.NewReader(append([]byte{1, 3, 251}, make([]byte, 253)...)), modbus.ErrFrame, 253},
 		{"byte count 255", readCoils, bytes.NewReader([]byte{1, 1, 255}), modbus.ErrFrame, 0},
-		{"unknown function", rtu(1, 8, 0, 0, 0xA5, 0x37), bytes.NewReader(rtu(1, 8, 0, 0, 0xA5, 0x37)), modbus.ErrFrame, 5},
-		{"function 0", rtu(1, 0, 0, 0), bytes.NewReader(rtu(1, 0, 0, 0)), modbus.ErrFrame, 3},
-		{"request too short", []byte{1, 3, 0}, bytes.NewReader(rtu(1, 3, 0)), modbus.ErrFrame, 5},
-		{"read request without a quantity", []byte{1, 3, 0, 0}, bytes.NewReader(rtu(1, 3, 2, 0, 1)), modbus.ErrFrame, 4},
+		{"unknown function", testenv.RTUFrame(1, 8, 0, 0, 0xA5, 0x37), bytes.NewReader(testenv.RTUFrame(1, 8, 0, 0, 0xA5, 0x37)), modbus.ErrFrame, 5},
+		{"function 0", testenv.RTUFrame(1, 0, 0, 0), bytes.NewReader(testenv.RTUFrame(1, 0, 0, 0)), modbus.ErrFrame, 3},
+		{"request too short", []byte{1, 3, 0}, bytes.NewReader(testenv.RTUFrame(1, 3, 0)), modbus.ErrFrame, 5},
+		{"read request without a quantity", []byte{1, 3, 0, 0}, bytes.NewReader(testenv.RTUFrame(1, 3, 2, 0, 1)), modbus.ErrFrame, 4},
 		{"deadline in the header", readHolding, deadline(1), os.ErrDeadlineExceeded, -1},
 		{"deadline in the data", readHolding, deadline(1, 3, 4, 0, 1), os.ErrDeadlineExceeded, -1},
 	} {
@@ -188,10 +165,10 @@ func TestReadFrameGoburrow(t *testing.T) {
 		fn      byte
 		payload []byte
 	}{
-		{"holding registers", req, rtu(1, 3, 4, 0x00, 0x7D, 0x01, 0x02), 3, []byte{4, 0x00, 0x7D, 0x01, 0x02}},
-		{"coils", readCoils, rtu(1, 1, 2, 0x05, 0x01), 1, []byte{2, 0x05, 0x01}},
-		{"exception", req, rtu(1, 0x83, 2), 0x83, []byte{2}},
-		{"write echo", writeRegs, rtu(1, 16, 0, 0, 0, 2), 16, []byte{0, 0, 0, 2}},
+		{"holding registers", req, testenv.RTUFrame(1, 3, 4, 0x00, 0x7D, 0x01, 0x02), 3, []byte{4, 0x00, 0x7D, 0x01, 0x02}},
+		{"coils", readCoils, testenv.RTUFrame(1, 1, 2, 0x05, 0x01), 1, []byte{2, 0x05, 0x01}},
+		{"exception", req, testenv.RTUFrame(1, 0x83, 2), 0x83, []byte{2}},
+		{"write echo", writeRegs, testenv.RTUFrame(1, 16, 0, 0, 0, 2), 16, []byte{0, 0, 0, 2}},
 		{"250 bytes", readInput, inputAnswer(), 4, inputAnswer()[2:253]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,18 +212,18 @@ func TestReadFrameGoburrow(t *testing.T) {
 // is read to its end, and with ErrFrame after at most the header.
 func FuzzReadFrame(f *testing.F) {
 	for _, s := range []struct{ req, stream []byte }{
-		{readHolding, rtu(1, 3, 4, 0x00, 0x7D, 0x01, 0x02)},
+		{readHolding, testenv.RTUFrame(1, 3, 4, 0x00, 0x7D, 0x01, 0x02)},
 		{readInput, inputAnswer()},
-		{readCoils, rtu(1, 1, 2, 5, 1)},
-		{readDiscrete, rtu(1, 2, 1, 2)},
-		{readHolding, append(rtu(1, 0x83, 2), 1, 3)},
+		{readCoils, testenv.RTUFrame(1, 1, 2, 5, 1)},
+		{readDiscrete, testenv.RTUFrame(1, 2, 1, 2)},
+		{readHolding, append(testenv.RTUFrame(1, 0x83, 2), 1, 3)},
 		{writeCoil, writeCoil},
 		{writeReg, writeReg},
-		{writeCoils, rtu(1, 15, 0, 0, 0, 10)},
-		{writeRegs, rtu(1, 16, 0, 0, 0, 2)},
-		{readHolding, rtu(2, 3, 2, 0, 1)},
+		{writeCoils, testenv.RTUFrame(1, 15, 0, 0, 0, 10)},
+		{writeRegs, testenv.RTUFrame(1, 16, 0, 0, 0, 2)},
+		{readHolding, testenv.RTUFrame(2, 3, 2, 0, 1)},
 		{readHolding, []byte{1, 3, 251}},
-		{rtu(1, 0x83, 0, 0, 0, 1), rtu(1, 0x83, 2)},
+		{testenv.RTUFrame(1, 0x83, 0, 0, 0, 1), testenv.RTUFrame(1, 0x83, 2)},
 		{[]byte{1, 3}, nil},
 		{readHolding, []byte{1, 3}},
 	} {

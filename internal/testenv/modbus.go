@@ -287,3 +287,21 @@ func (s *ModbusServer) Requests(tb testing.TB) map[byte]int {
 	}
 	return out
 }
+
+// RTUFrame is a Modbus RTU frame as it is on the wire: slave id, function
+// and data, then their CRC-16/Modbus (initial 0xFFFF, reflected polynomial
+// 0xA001), low byte first. Tests use it to play a slave by hand.
+func RTUFrame(b ...byte) []byte {
+	crc := uint16(0xFFFF)
+	for _, x := range b {
+		crc ^= uint16(x)
+		for range 8 {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0xA001
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return append(b, byte(crc), byte(crc>>8))
+}

@@ -265,28 +265,6 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// crc16 is the Modbus RTU CRC.
-func crc16(b []byte) uint16 {
-	crc := uint16(0xFFFF)
-	for _, x := range b {
-		crc ^= uint16(x)
-		for range 8 {
-			if crc&1 != 0 {
-				crc = crc>>1 ^ 0xA001
-			} else {
-				crc >>= 1
-			}
-		}
-	}
-	return crc
-}
-
-// rtu appends the CRC to a frame.
-func rtu(b ...byte) []byte {
-	c := crc16(b)
-	return append(b, byte(c), byte(c>>8))
-}
-
 // openTTY opens a pty end for reading and writing without making it the
 // controlling terminal.
 func openTTY(t *testing.T, path string) *os.File {
@@ -329,22 +307,22 @@ func TestModbusRTU(t *testing.T) {
 		}
 		return readN(port, n, wait)
 	}
-	got, err := ask(rtu(1, 3, 0, 0, 0, 2), 9, 2*time.Second)
-	if want := rtu(1, 3, 4, 0x12, 0x34, 0x56, 0x78); err != nil || string(got) != string(want) {
+	got, err := ask(RTUFrame(1, 3, 0, 0, 0, 2), 9, 2*time.Second)
+	if want := RTUFrame(1, 3, 4, 0x12, 0x34, 0x56, 0x78); err != nil || string(got) != string(want) {
 		t.Fatalf("read holding: got % x, %v; want % x", got, err, want)
 	}
-	got, err = ask(rtu(5, 4, 0, 0, 0, 1), 7, 2*time.Second)
-	if want := rtu(5, 4, 2, 0, 42); err != nil || string(got) != string(want) {
+	got, err = ask(RTUFrame(5, 4, 0, 0, 0, 1), 7, 2*time.Second)
+	if want := RTUFrame(5, 4, 2, 0, 42); err != nil || string(got) != string(want) {
 		t.Fatalf("read input: got % x, %v; want % x", got, err, want)
 	}
 
 	s.KillSlave(t, 1)
-	if got, err := ask(rtu(1, 3, 0, 0, 0, 2), 1, 500*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if got, err := ask(RTUFrame(1, 3, 0, 0, 0, 2), 1, 500*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("killed unit: got % x, %v; want no reply", got, err)
 	}
 	s.ReviveSlave(t, 1)
-	got, err = ask(rtu(1, 3, 0, 1, 0, 1), 7, 2*time.Second)
-	if want := rtu(1, 3, 2, 0x56, 0x78); err != nil || string(got) != string(want) {
+	got, err = ask(RTUFrame(1, 3, 0, 1, 0, 1), 7, 2*time.Second)
+	if want := RTUFrame(1, 3, 2, 0x56, 0x78); err != nil || string(got) != string(want) {
 		t.Fatalf("revived unit: got % x, %v; want % x", got, err, want)
 	}
 	if got := s.Requests(t); got[1] != 2 || got[5] != 1 {
