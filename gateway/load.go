@@ -386,22 +386,26 @@ type ExclusiveDriver interface {
 
 // buildDrivers validates each driver section with its devices.
 func (l *loader) buildDrivers(drivers map[string]*driverSection) {
-	owner := map[string]string{}
+	// The sections in file order; a name defined twice keeps its first
+	// section (the second is reported by decodeDrivers).
+	var sections []*driverSection
 	for i, raw := range l.plan.Config.Drivers {
-		if ex, ok := drivers[raw.String("name")].configOf().(ExclusiveDriver); ok {
+		if drv := drivers[raw.String("name")]; drv != nil && drv.path == fmt.Sprintf("drivers[%d]", i) {
+			sections = append(sections, drv)
+		}
+	}
+	owner := map[string]string{}
+	for _, drv := range sections {
+		if ex, ok := drv.config.(ExclusiveDriver); ok {
 			for res, field := range ex.Owns() {
 				if other, dup := owner[res]; dup {
-					l.errorf(fmt.Sprintf("drivers[%d].%s", i, field), "%s is already driver %s's; one driver owns it (put every device on that port under one driver section)", res, other)
+					l.errorf(drv.path+"."+field, "%s is already driver %s's; one driver owns it (put every device on that port under one driver section)", res, other)
 				}
-				owner[res] = raw.String("name")
+				owner[res] = drv.name
 			}
 		}
 	}
-	for i, raw := range l.plan.Config.Drivers {
-		drv := drivers[raw.String("name")]
-		if drv == nil || drv.path != fmt.Sprintf("drivers[%d]", i) {
-			continue
-		}
+	for _, drv := range sections {
 		models := l.driverModels(drv)
 		err := drv.config.Validate(drv.devices, models)
 		// A driver names a device's problem as devices["<id>"].field: put
@@ -454,13 +458,6 @@ func (l *loader) profilesWith(typ string) []string {
 		}
 	}
 	return out
-}
-
-func (d *driverSection) configOf() shouwang.DriverConfig {
-	if d == nil {
-		return nil
-	}
-	return d.config
 }
 
 var deviceRef = regexp.MustCompile(`^devices\["([^"]*)"\](.*)$`)

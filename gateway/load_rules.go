@@ -36,18 +36,21 @@ func (l *loader) checkRules() {
 				ok, known = false, false
 			}
 		}
+		if !known {
+			continue
+		}
+		pts, ptsKnown := l.selectedPoints(r)
 		switch {
-		case !known:
 		case !slices.ContainsFunc(l.plan.Devices, func(d shouwang.Device) bool { return r.Select.Match(&d) }):
 			l.errorf(p+".select", "selects no device (check its types, tags, buildings, floors and grids)")
 			ok = false
 		case r.Type == rules.TypeExpression && r.Expr != "":
-			if _, err := rules.CompileExpr(r.Expr, l.selectedPoints(r)); err != nil {
+			if _, err := rules.CompileExpr(r.Expr, pts); err != nil {
 				l.errorf(p+".expr", "%v", err)
 				ok = false
 			}
-		case r.Point != "" && !l.pointKnown(r):
-			l.errorf(p+".point", "no selected device measures %q (their profiles list: %s)", r.Point, strings.Join(l.selectedPoints(r), ", "))
+		case r.Point != "" && ptsKnown && !slices.Contains(pts, r.Point):
+			l.errorf(p+".point", "no selected device measures %q (their profiles list: %s)", r.Point, strings.Join(pts, ", "))
 			ok = false
 		}
 	}
@@ -65,9 +68,11 @@ func (l *loader) checkRules() {
 	}
 }
 
-// pointKnown says whether a selected device's profile has the rule's
-// point; devices without a profile are taken on trust.
-func (l *loader) pointKnown(r *rules.Rule) bool {
+// selectedPoints lists the points the selected devices' profiles measure.
+// known is false when some selected device has no profile: then any point
+// may exist, and the devices are taken on trust.
+func (l *loader) selectedPoints(r *rules.Rule) (pts []string, known bool) {
+	pts = []string{}
 	for i := range l.plan.Devices {
 		d := &l.plan.Devices[i]
 		if !r.Select.Match(d) {
@@ -75,27 +80,7 @@ func (l *loader) pointKnown(r *rules.Rule) bool {
 		}
 		prof := l.plan.Profiles[d.Profile]
 		if prof == nil {
-			return true
-		}
-		if slices.ContainsFunc(prof.Points, func(pt PointSpec) bool { return pt.Name == r.Point }) {
-			return true
-		}
-	}
-	return false
-}
-
-// selectedPoints lists the points the selected devices' profiles measure;
-// nil when some selected device has no profile (then any point may exist).
-func (l *loader) selectedPoints(r *rules.Rule) []string {
-	var pts []string
-	for i := range l.plan.Devices {
-		d := &l.plan.Devices[i]
-		if !r.Select.Match(d) {
-			continue
-		}
-		prof := l.plan.Profiles[d.Profile]
-		if prof == nil {
-			return nil
+			return nil, false
 		}
 		for _, pt := range prof.Points {
 			if !slices.Contains(pts, pt.Name) {
@@ -104,5 +89,5 @@ func (l *loader) selectedPoints(r *rules.Rule) []string {
 		}
 	}
 	slices.Sort(pts)
-	return pts
+	return pts, true
 }

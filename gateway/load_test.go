@@ -36,6 +36,9 @@ var update = flag.Bool("update", false, "rewrite testdata/config/*/want.err with
 func TestConfigCases(t *testing.T) {
 	t.Setenv("SHOUWANG_TEST_TOKEN", "s3cret-token")
 	dirs, _ := filepath.Glob("testdata/config/*")
+	if len(dirs) == 0 {
+		t.Fatal("no cases in testdata/config")
+	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			want, _ := os.ReadFile(filepath.Join(dir, "want.err"))

@@ -93,10 +93,11 @@ func loadProfile(fsys fs.FS, name, file string) (*Profile, yamlconf.Errors) {
 		return nil, asErrors(err)
 	}
 	var p Profile
-	errs := doc.Decode("", &p, modelDrivers()...)
+	drivers := modelDrivers()
+	errs := doc.Decode("", &p, drivers...)
 	p.File = file
 	errs = append(errs, doc.Locate("", p.validate())...)
-	for _, typ := range modelDrivers() {
+	for _, typ := range drivers {
 		if !doc.Has(typ) {
 			continue
 		}
