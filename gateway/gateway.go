@@ -54,7 +54,9 @@ type Gateway struct {
 	drivers    []*driverRun
 	httpSrv    *http.Server
 
-	ready     atomic.Bool
+	// running is set once the drivers are being started and cleared at
+	// shutdown; /readyz also wants every driver started.
+	running   atomic.Bool
 	fwdCancel context.CancelFunc
 	fwdWG     sync.WaitGroup
 	drvCancel context.CancelFunc
@@ -289,7 +291,7 @@ func (g *Gateway) buildDrivers() error {
 func (g *Gateway) startDrivers(ctx context.Context) {
 	var drvCtx context.Context
 	drvCtx, g.drvCancel = context.WithCancel(ctx)
-	g.updateReady()
+	g.running.Store(true)
 	for _, run := range g.drivers {
 		g.drvWG.Go(func() { g.keepStarting(drvCtx, run) })
 	}
@@ -301,7 +303,6 @@ func (g *Gateway) keepStarting(ctx context.Context, run *driverRun) {
 		err := run.driver.Start(ctx, g.bus)
 		if err == nil {
 			run.started.Store(true)
-			g.updateReady()
 			return
 		}
 		run.lastErr.Store(err.Error())
@@ -317,20 +318,10 @@ func (g *Gateway) keepStarting(ctx context.Context, run *driverRun) {
 	}
 }
 
-func (g *Gateway) updateReady() {
-	for _, d := range g.drivers {
-		if !d.started.Load() {
-			g.ready.Store(false)
-			return
-		}
-	}
-	g.ready.Store(true)
-}
-
 // shutdown stops everything in order within the shutdown timeout. It
 // works after a partial start.
 func (g *Gateway) shutdown() error {
-	g.ready.Store(false)
+	g.running.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), g.plan.Config.Gateway.ShutdownTimeout)
 	defer cancel()
 	var errs []error

@@ -64,17 +64,19 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		Started bool   `json:"started"`
 		Error   string `json:"last_error,omitempty"`
 	}
+	ready := g.running.Load()
 	var ds []driverState
 	for _, d := range g.drivers {
 		s := driverState{Name: d.name, Started: d.started.Load()}
 		if e, ok := d.lastErr.Load().(string); ok && !s.Started {
 			s.Error = e
 		}
+		ready = ready && s.Started
 		ds = append(ds, s)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if !g.ready.Load() {
+	if !ready {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	json.NewEncoder(w).Encode(map[string]any{"ready": g.ready.Load(), "drivers": ds})
+	json.NewEncoder(w).Encode(map[string]any{"ready": ready, "drivers": ds})
 }
