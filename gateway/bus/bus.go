@@ -253,6 +253,7 @@ func (b *Bus) commitLoop() {
 			batches = append(batches, it.b)
 			n += it.b.Len()
 		}
+		// With no commit, the followers' queues are what holds the batch.
 		var err error
 		if b.commit != nil {
 			if err = b.commit(batches...); err != nil {
@@ -263,14 +264,11 @@ func (b *Bus) commitLoop() {
 		b.m.groups.Inc()
 		b.m.items.Add(float64(n))
 		// Rules must see readings even when the disk fails, so followers get
-		// the group either way. Each follower gets its own copy of the slice.
+		// the group either way. They share one copy of the slice, since
+		// batches is reused for the next group.
 		out := append([]shouwang.Batch(nil), batches...)
 		for _, f := range b.followers {
 			b.handOver(f, out)
-		}
-		if b.commit == nil {
-			// No outbox: the followers' queues are what holds the batch.
-			err = nil
 		}
 		for _, it := range group {
 			it.done <- err

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -98,7 +99,7 @@ func openSegmentLog(dir string, segBytes int64) (*segmentLog, *tornTail, error) 
 		l.segs = append(l.segs, segment{first: first, size: info.Size()})
 		l.bytes += info.Size()
 	}
-	slices.SortFunc(l.segs, func(a, b segment) int { return cmpUint(a.first, b.first) })
+	slices.SortFunc(l.segs, func(a, b segment) int { return cmp.Compare(a.first, b.first) })
 	if len(l.segs) == 0 {
 		if err := l.createTail(1); err != nil {
 			return nil, nil, err
@@ -304,7 +305,7 @@ func (l *segmentLog) state() (first, next uint64, bytes int64) {
 func (l *segmentLog) segmentFor(seq uint64) (first, end uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(l.segs, seq, func(s segment, seq uint64) int { return cmpUint(s.first, seq) })
+	i, _ := slices.BinarySearchFunc(l.segs, seq, func(s segment, seq uint64) int { return cmp.Compare(s.first, seq) })
 	if i == len(l.segs) || l.segs[i].first > seq {
 		i = max(i-1, 0)
 	}
@@ -324,14 +325,4 @@ func (l *segmentLog) close() error {
 	err := l.tail.Close()
 	l.tail = nil
 	return err
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

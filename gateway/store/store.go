@@ -97,7 +97,8 @@ type Store struct {
 	selEvents   [4]*sql.Stmt // indexed by eventsByDevice|eventsByKind
 	delReadings *sql.Stmt
 	delEvents   *sql.Stmt
-	pruneChunk  int // rows per prune transaction; a field so tests can shrink it
+	stmts       []*sql.Stmt // every statement above, for Close
+	pruneChunk  int         // rows per prune transaction; a field so tests can shrink it
 
 	mu      sync.Mutex
 	started bool
@@ -189,6 +190,7 @@ func (s *Store) prepare(ctx context.Context) error {
 			return fmt.Errorf("prepare %q: %w", firstLine(st.sql), err)
 		}
 		*st.dst = p
+		s.stmts = append(s.stmts, p)
 	}
 	return nil
 }
@@ -237,11 +239,8 @@ func (s *Store) Close() error {
 	// Closing the statements first releases them on every pooled
 	// connection; closing the last connection checkpoints the WAL into the
 	// database file and removes it.
-	for _, st := range append([]*sql.Stmt{s.insReading, s.insEvent, s.selDevices, s.selSeries,
-		s.selReadings, s.delReadings, s.delEvents}, s.selEvents[:]...) {
-		if st != nil {
-			st.Close()
-		}
+	for _, st := range s.stmts {
+		st.Close()
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("history store %s: close: %w", s.path, err)
