@@ -113,7 +113,8 @@ func (d *Desk) listOpen(w http.ResponseWriter, r *http.Request) {
 func (d *Desk) alarmView(a rules.Alarm) Message {
 	return d.message(rules.Transition{AlarmID: a.ID, Seq: a.Seq, Time: a.RaisedAt, Rule: a.Rule, Device: a.Device,
 		Severity: a.Severity, Peak: a.Peak, Level: a.Level, Point: a.Point, Value: a.Value, Active: a.Active,
-		Latched: a.Latched, State: a.State, Escalation: a.Escalation, Chattering: a.Chattering, ShelvedUntil: a.Shelf.Until})
+		Latched: a.Latched, State: a.State, Escalation: a.Escalation, Reached: a.MaxLevel(), Chattering: a.Chattering,
+		ShelvedUntil: a.Shelf.Until})
 }
 
 func parseTime(w http.ResponseWriter, name, v string, def time.Time) (time.Time, bool) {

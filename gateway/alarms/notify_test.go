@@ -149,3 +149,50 @@ func TestRouteMatch(t *testing.T) {
 		}
 	}
 }
+
+// seeder is a recorder that keeps state (StateKeeper): Seed records the
+// open alarms it is given.
+type seeder struct {
+	*recorder
+	seeded []Message
+}
+
+func (s *seeder) Seed(_ context.Context, open []Message) error {
+	s.seeded = append(s.seeded, open...)
+	return nil
+}
+
+// TestSeedFollowsTheLevelReached: an alarm that escalated to level 2 and
+// was reopened at level 1 is still the police station's after a restart:
+// the seed routes it by the highest level reached, as the feed does.
+func TestSeedFollowsTheLevelReached(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{now: t0}
+	ctx := context.Background()
+	fx := openDesk(t, dir, c)
+	fx.gas(t, 0, 30)
+	c.Set(2 * time.Minute)
+	fx.desk.Tick(ctx) // level 2
+	for _, a := range []rules.Action{rules.ActionAcknowledge, rules.ActionResolve} {
+		if _, err := fx.desk.Act(ctx, 1, a, "王警官", "通风", time.Time{}); err != nil {
+			t.Fatal(a, err)
+		}
+	}
+	fx.gas(t, 3*time.Minute, 0)
+	fx.gas(t, 4*time.Minute, 30) // reopened at level 1
+	if a := fx.desk.Open()[0]; a.Escalation != 1 || a.MaxLevel() != 2 {
+		t.Fatalf("alarm at level %d, reached %d; want reopened at 1 after reaching 2", a.Escalation, a.MaxLevel())
+	}
+	fx.close()
+
+	fx = openDesk(t, dir, c)
+	station := &seeder{recorder: newRecorder()}
+	fx.desk.AddNotifier("station", Route{FromLevel: 2}, station)
+	if err := fx.desk.StartNotifiers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fx.desk.StopNotifiers(ctx)
+	if len(station.seeded) != 1 || station.seeded[0].AlarmID != 1 {
+		t.Fatalf("the station was seeded with %+v, want alarm 1", station.seeded)
+	}
+}
