@@ -47,6 +47,7 @@ type ModbusServer struct {
 	Pty  *PtyPair // RTU: the socat pair behind Port; Pty.Unplug pulls the adapter out
 
 	proc       *process
+	mode       string // the script's mode: "tcp", "rtu_over_tcp" or "rtu"
 	slaves     []ModbusSlave
 	stdin      io.WriteCloser
 	lines      chan string   // the script's stdout, line by line; closed at EOF
@@ -61,7 +62,7 @@ func StartModbusTCP(tb testing.TB, slaves ...ModbusSlave) *ModbusServer {
 	tb.Helper()
 	requirePymodbus(tb)
 	s, addr := startModbus(tb, map[string]any{"mode": "tcp"}, slaves)
-	s.Addr, s.slaves = addr, slaves
+	s.Addr = addr
 	return s
 }
 
@@ -75,22 +76,22 @@ func StartModbusRTUOverTCP(tb testing.TB, slaves ...ModbusSlave) *ModbusServer {
 	return s
 }
 
-// Restart stops a Modbus TCP peer and starts a new one on the same address
-// with the slaves' initial data, as when a device reboots: connections to
-// the old one are cut. The new server is returned; the old one is gone.
+// Restart stops a peer on TCP (Modbus TCP or RTU over TCP) and starts a
+// new one of the same mode on the same address with the slaves' initial
+// data, as when a device reboots: connections to the old one are cut. The
+// new server is returned; the old one is gone.
 func (s *ModbusServer) Restart(tb testing.TB) *ModbusServer {
 	tb.Helper()
 	if s.Addr == "" {
-		tb.Fatalf("testenv: Restart is for Modbus TCP peers")
+		tb.Fatalf("testenv: Restart is for peers on TCP, not RTU on a pty")
 	}
 	s.stdin.Close()
 	if err := s.proc.stop(syscall.SIGTERM); err != nil {
 		tb.Fatalf("testenv: stop pymodbus: %v", err)
 	}
-	_, port, _ := strings.Cut(s.Addr, ":")
-	n, _ := strconv.Atoi(port)
-	ns, addr := startModbus(tb, map[string]any{"mode": "tcp", "tcp_port": n}, s.slaves)
-	ns.Addr, ns.slaves = addr, s.slaves
+	n, _ := strconv.Atoi(port(s.Addr))
+	ns, addr := startModbus(tb, map[string]any{"mode": s.mode, "tcp_port": n}, s.slaves)
+	ns.Addr = addr
 	return ns
 }
 
@@ -177,6 +178,8 @@ func startModbus(tb testing.TB, cfg map[string]any, slaves []ModbusSlave) (*Modb
 	}
 	cmd.Stdout = w
 	s := &ModbusServer{
+		mode:       cfg["mode"].(string),
+		slaves:     slaves,
 		stdin:      stdin,
 		lines:      make(chan string, 16),
 		quit:       make(chan struct{}),

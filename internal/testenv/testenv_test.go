@@ -335,6 +335,36 @@ func TestModbusRTU(t *testing.T) {
 	}
 }
 
+// TestModbusRTUOverTCPRestart: a restarted RTU-over-TCP peer is one again,
+// on the same address, with its initial data.
+func TestModbusRTUOverTCPRestart(t *testing.T) {
+	t.Parallel()
+	s := StartModbusRTUOverTCP(t, ModbusSlave{ID: 3, Holding: []uint16{0xCAFE}})
+	ask := func() {
+		t.Helper()
+		conn, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write(RTUFrame(3, 3, 0, 0, 0, 1)); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		got := make([]byte, 7)
+		_, err = io.ReadFull(conn, got)
+		if want := RTUFrame(3, 3, 2, 0xCA, 0xFE); err != nil || string(got) != string(want) {
+			t.Fatalf("read holding over RTU framing: got % x, %v; want % x", got, err, want)
+		}
+	}
+	ask()
+	addr := s.Addr
+	if s = s.Restart(t); s.Addr != addr {
+		t.Fatalf("restarted on %s, want %s", s.Addr, addr)
+	}
+	ask()
+}
+
 func TestPtyPair(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
