@@ -16,5 +16,11 @@ func TestClearKind(t *testing.T) {
 		if got := ClearKind(tc.kind); got != tc.want {
 			t.Errorf("ClearKind(%q) = %q, want %q", tc.kind, got, tc.want)
 		}
+		if IsClearKind(tc.kind) {
+			t.Errorf("IsClearKind(%q) = true, want false: it raises", tc.kind)
+		}
+		if !IsClearKind(tc.want) {
+			t.Errorf("IsClearKind(%q) = false, want true: ClearKind returns it", tc.want)
+		}
 	}
 }

@@ -118,6 +118,12 @@ func ClearKind(kind string) string {
 	return strings.TrimSuffix(kind, "_alarm") + "_clear"
 }
 
+// IsClearKind reports whether kind is one that ClearKind returns: it
+// ends a condition and raises none.
+func IsClearKind(kind string) bool {
+	return kind == "online" || strings.HasSuffix(kind, "_clear")
+}
+
 // Batch is what a driver publishes at once and what a sink writes at once.
 type Batch struct {
 	Readings []Reading

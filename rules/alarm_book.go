@@ -199,7 +199,7 @@ func (b *AlarmBook) unshelve(a *Alarm, now time.Time) {
 func (b *AlarmBook) step(id uint64, act Action, operator string) (*Alarm, error) {
 	a := b.byID[id]
 	if a == nil {
-		return nil, &alarmError{kind: ErrNoAlarm, msg: fmt.Sprintf("alarm %d does not exist or is closed and archived", id)}
+		return nil, noAlarm(id)
 	}
 	if operator == "" {
 		return nil, inputErr("cannot %s alarm %d: the operator's name is missing", act, id)
@@ -321,7 +321,7 @@ func (b *AlarmBook) Get(id uint64) (Alarm, error) {
 	if a := b.byID[id]; a != nil {
 		return a.clone(), nil
 	}
-	return Alarm{}, &alarmError{kind: ErrNoAlarm, msg: fmt.Sprintf("alarm %d does not exist or is closed and archived", id)}
+	return Alarm{}, noAlarm(id)
 }
 
 // List returns copies of the alarms keep accepts (all when keep is nil),

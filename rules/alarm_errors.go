@@ -44,6 +44,10 @@ type alarmError struct {
 func (e *alarmError) Error() string { return e.msg }
 func (e *alarmError) Unwrap() error { return e.kind }
 
+func noAlarm(id uint64) error {
+	return &alarmError{kind: ErrNoAlarm, msg: fmt.Sprintf("alarm %d does not exist or is closed and archived", id)}
+}
+
 func inputErr(format string, args ...any) error {
 	return &alarmError{kind: ErrInvalidInput, msg: fmt.Sprintf(format, args...)}
 }

@@ -75,7 +75,6 @@ func register(name string, t ruleType) {
 		panic("rules: type " + name + " registered twice")
 	}
 	types[name] = t
-	validators[name] = t.validate
 }
 
 // instance is one rule applied to one device, with the delays and the

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,16 +14,17 @@ var t0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 
 func f(v float64) *float64 { return &v }
 
-// step is one line of a script: at a time after t0, a reading of the rule's
-// point (v), an event (ev), or only a tick; want lists the changes it
-// causes, as "normal" or "severity/level".
+// step is one line of a script: at a time after t0, a reading (v) of the
+// rule's point or of point, an event (ev), or only a tick; want lists the
+// changes it causes, as "normal" or "severity/level".
 type step struct {
-	at   time.Duration
-	v    *float64
-	ev   string
-	evSv shouwang.Severity
-	bad  bool // the reading's quality is bad
-	want string
+	at    time.Duration
+	point string // the reading's point when it is not the rule's (an expression reads several)
+	v     *float64
+	ev    string
+	evSv  shouwang.Severity
+	bad   bool // the reading's quality is bad
+	want  string
 }
 
 func val(at time.Duration, v float64, want string) step { return step{at: at, v: f(v), want: want} }
@@ -75,7 +77,7 @@ func run(t *testing.T, r Rule, device string, script []step) {
 			if s.bad {
 				q = shouwang.Bad
 			}
-			buf = e.Reading(buf, &shouwang.Reading{Device: device, Point: r.Point, Value: *s.v, Quality: q, Time: now}, now)
+			buf = e.Reading(buf, &shouwang.Reading{Device: device, Point: cmp.Or(s.point, r.Point), Value: *s.v, Quality: q, Time: now}, now)
 		case s.ev != "":
 			buf = e.Event(buf, &shouwang.Event{Device: device, Kind: s.ev, Severity: s.evSv, Time: now}, now)
 		}
@@ -96,6 +98,8 @@ func run(t *testing.T, r Rule, device string, script []step) {
 
 func describe(s step) string {
 	switch {
+	case s.v != nil && s.point != "":
+		return fmt.Sprintf("t+%s %s %g", s.at, s.point, *s.v)
 	case s.v != nil:
 		return fmt.Sprintf("t+%s value %g", s.at, *s.v)
 	case s.ev != "":

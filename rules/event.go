@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"strings"
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
@@ -25,7 +24,7 @@ func validateEvent(r *Rule, fe *shouwang.FieldErrors) {
 		fe.Add("kinds", "at least one event kind is needed (e.g. [smoke_alarm, tamper])")
 	}
 	for _, k := range r.Kinds {
-		if k == "" || strings.HasSuffix(k, "_clear") || k == "online" {
+		if k == "" || shouwang.IsClearKind(k) {
 			fe.Add("kinds", "%q is not an event kind that raises (clear events are matched by themselves)", k)
 		}
 	}

@@ -247,22 +247,6 @@ func exposureEngine(tb testing.TB, n int) (*Engine, []shouwang.Reading) {
 	return e, readings
 }
 
-func TestExposureReadingDoesNotAllocate(t *testing.T) {
-	e, readings := exposureEngine(t, 100)
-	buf := make([]Change, 0, 64)
-	i := 0
-	allocs := testing.AllocsPerRun(10_000, func() {
-		now := t0.Add(time.Duration(i) * time.Second)
-		r := &readings[i%len(readings)]
-		r.Time = now
-		buf = e.Tick(e.Reading(buf[:0], r, now), now)
-		i++
-	})
-	if allocs != 0 {
-		t.Fatalf("%g allocations per reading and tick, want 0", allocs)
-	}
-}
-
 // BenchmarkExposureReading feeds readings of 0-400 ppm to 10,000 devices
 // with an exposure rule each, the clock advancing a millisecond a reading.
 func BenchmarkExposureReading(b *testing.B) {

@@ -11,53 +11,11 @@ import (
 	"github.com/shouwang-iot/shouwang"
 )
 
-// xstep is a step (see engine_test.go) with the point its reading is of;
-// an expression rule reads several points.
-type xstep struct {
-	step
-	point string
-}
-
-func xval(at time.Duration, point string, v float64, want string) xstep {
-	return xstep{step: val(at, v, want), point: point}
-}
-func xtick(at time.Duration, want string) xstep { return xstep{step: tick(at, want)} }
-
-// runExpr plays a script of readings of several points against one rule
-// on the device it selects, as run does for one point.
-func runExpr(t *testing.T, r Rule, device string, script []xstep) {
-	t.Helper()
-	if err := r.Validate(); err != nil {
-		t.Fatalf("rule invalid: %v", err)
-	}
-	e, err := New([]Rule{r}, testDevices)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf []Change
-	for i, s := range script {
-		now := t0.Add(s.at)
-		buf = buf[:0]
-		if s.v != nil {
-			q := shouwang.Good
-			if s.bad {
-				q = shouwang.Bad
-			}
-			buf = e.Reading(buf, &shouwang.Reading{Device: device, Point: s.point, Value: *s.v, Quality: q, Time: now}, now)
-		}
-		buf = e.Tick(buf, now)
-		var got []string
-		for _, c := range buf {
-			if c.Active {
-				got = append(got, c.Severity.String()+"/"+c.Level)
-			} else {
-				got = append(got, "normal")
-			}
-		}
-		if g := strings.Join(got, ","); g != s.want {
-			t.Fatalf("step %d (%s %s): changes %q, want %q", i, describe(s.step), s.point, g, s.want)
-		}
-	}
+// xval is a reading of point, for an expression rule, which reads several.
+func xval(at time.Duration, point string, v float64, want string) step {
+	s := val(at, v, want)
+	s.point = point
+	return s
 }
 
 func exprRule(src string) Rule {
@@ -69,11 +27,11 @@ func TestExpression(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		rule   Rule
-		script []xstep
+		script []step
 	}{
-		{"both points needed", exprRule("gas > 10 && co > 30"), []xstep{
+		{"both points needed", exprRule("gas > 10 && co > 30"), []step{
 			xval(0, "gas", 20, ""), // co has no value yet: false
-			xtick(s, ""),
+			tick(s, ""),
 			xval(2*s, "co", 40, "alarm/expression"),
 			xval(3*s, "gas", 20, ""), // the same value again
 			xval(4*s, "gas", 5, "normal"),
@@ -81,52 +39,52 @@ func TestExpression(t *testing.T) {
 			xval(6*s, "gas", 10.5, "alarm/expression"),
 			xval(7*s, "co", 30, "normal"), // 30 is not above 30
 		}},
-		{"or waits for every point too", exprRule("smoke_density > 0.1 || temperature > 57"), []xstep{
+		{"or waits for every point too", exprRule("smoke_density > 0.1 || temperature > 57"), []step{
 			xval(0, "smoke_density", 0.5, ""),
 			xval(s, "smoke_density", 0.6, ""),
 			xval(2*s, "temperature", 20, "alarm/expression"),
 			xval(3*s, "smoke_density", 0, "normal"),
 			xval(4*s, "temperature", 57.1, "alarm/expression"),
 		}},
-		{"a bad reading is no value", exprRule("gas > 10 && co > 30"), []xstep{
-			{step: step{at: 0, v: f(40), bad: true}, point: "co"},
+		{"a bad reading is no value", exprRule("gas > 10 && co > 30"), []step{
+			{at: 0, point: "co", v: f(40), bad: true},
 			xval(s, "gas", 20, ""),
-			{step: step{at: 2 * s, v: f(0), bad: true}, point: "gas"},
+			{at: 2 * s, point: "gas", v: f(0), bad: true},
 			xval(3*s, "co", 40, "alarm/expression"),
-			{step: step{at: 4 * s, v: f(0), bad: true}, point: "gas"}, // ignored, gas is still 20
+			{at: 4 * s, point: "gas", v: f(0), bad: true}, // ignored, gas is still 20
 			xval(5*s, "co", 41, ""),
 		}},
-		{"a point it does not name wakes nothing", exprRule("gas > 10"), []xstep{
+		{"a point it does not name wakes nothing", exprRule("gas > 10"), []step{
 			xval(0, "battery", 5, ""), xval(s, "gas", 11, "alarm/expression"), xval(2*s, "battery", 100, ""),
 		}},
 		{"severity and on_samples", func() Rule {
 			r := exprRule("gas >= 25")
 			r.Severity, r.OnSamples = "fire", 2
 			return r
-		}(), []xstep{
+		}(), []step{
 			xval(0, "gas", 30, ""), xval(s, "gas", 30, "fire/expression"), xval(2*s, "gas", 0, "normal"),
 		}},
 		{"off_delay", func() Rule {
 			r := exprRule("gas > 10")
 			r.OffDelay = 10 * s
 			return r
-		}(), []xstep{
-			xval(0, "gas", 30, "alarm/expression"), xval(s, "gas", 0, ""), xtick(10*s, ""), xtick(11*s, "normal"),
+		}(), []step{
+			xval(0, "gas", 30, "alarm/expression"), xval(s, "gas", 0, ""), tick(10*s, ""), tick(11*s, "normal"),
 		}},
-		{"a failed evaluation changes nothing", exprRule("int(gas) % int(co) == 0"), []xstep{
+		{"a failed evaluation changes nothing", exprRule("int(gas) % int(co) == 0"), []step{
 			xval(0, "gas", 4, ""), xval(s, "co", 2, "alarm/expression"),
 			xval(2*s, "co", 0, ""), // integer division by zero
 			xval(3*s, "co", 3, "normal"),
 			xval(4*s, "co", 0, ""),
 		}},
-		{"let, builtins and arithmetic", exprRule("let total = gas + co / 10; abs(total) > 20 and max(gas, co) < 100"), []xstep{
+		{"let, builtins and arithmetic", exprRule("let total = gas + co / 10; abs(total) > 20 and max(gas, co) < 100"), []step{
 			xval(0, "gas", 15, ""), xval(s, "co", 40, ""), xval(2*s, "co", 60, "alarm/expression"), xval(3*s, "gas", 200, "normal"),
 		}},
-		{"a point named like a builtin function", exprRule("count > 3"), []xstep{
+		{"a point named like a builtin function", exprRule("count > 3"), []step{
 			xval(0, "count", 4, "alarm/expression"),
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) { runExpr(t, tc.rule, "gas-1202", tc.script) })
+		t.Run(tc.name, func(t *testing.T) { run(t, tc.rule, "gas-1202", tc.script) })
 	}
 }
 

@@ -226,22 +226,6 @@ func rateEngine(tb testing.TB, n int) (*Engine, []shouwang.Reading) {
 	return e, readings
 }
 
-func TestRateReadingDoesNotAllocate(t *testing.T) {
-	e, readings := rateEngine(t, 10)
-	buf := make([]Change, 0, 64)
-	i := 0
-	allocs := testing.AllocsPerRun(10_000, func() {
-		now := t0.Add(time.Duration(i) * 10 * time.Millisecond) // every device's ring fills and decimates
-		r := &readings[i%len(readings)]
-		r.Time = now
-		buf = e.Reading(buf[:0], r, now)
-		i++
-	})
-	if allocs != 0 {
-		t.Fatalf("%g allocations per reading, want 0", allocs)
-	}
-}
-
 // BenchmarkRateReading feeds readings to 10,000 devices with a rate rule
 // each, the clock advancing a millisecond a reading, so each device reads
 // about every 10 s and keeps six buckets.

@@ -188,15 +188,11 @@ func (r *Rule) Validate() error {
 			fe.Add("severity", "%q is not a severity (valid: %s)", r.Severity, strings.Join(shouwang.SeverityNames(), ", "))
 		}
 	}
-	if v, ok := validators[r.Type]; ok {
-		v(r, &fe)
+	if t, ok := types[r.Type]; ok && t.validate != nil {
+		t.validate(r, &fe)
 	}
 	return fe.Err()
 }
-
-// validators check the fields of one rule type; each type's file adds its
-// own.
-var validators = map[string]func(r *Rule, fe *shouwang.FieldErrors){}
 
 // severityOr parses a severity name, with def for an empty one.
 func severityOr(name string, def shouwang.Severity) shouwang.Severity {

@@ -53,7 +53,6 @@ func validateThreshold(r *Rule, fe *shouwang.FieldErrors) {
 }
 
 type threshold struct {
-	point    string
 	levels   []thresholdLevel // least severe first
 	deadband float64
 	current  int // index of the level held, -1 for none
@@ -67,7 +66,7 @@ type thresholdLevel struct {
 }
 
 func newThreshold(r *Rule, _ *shouwang.Device) checker {
-	t := &threshold{point: r.Point, deadband: r.Deadband, current: -1}
+	t := &threshold{deadband: r.Deadband, current: -1}
 	for _, lv := range r.Levels {
 		l := thresholdLevel{name: lv.Name, severity: severityOr(lv.Severity, shouwang.Alarm)}
 		if lv.Above != nil {
