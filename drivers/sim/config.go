@@ -95,9 +95,18 @@ var (
 	// kindNeeds is the device type a kind applies to; kinds not listed
 	// apply to any device.
 	kindNeeds = map[string]string{KindGasLeak: TypeGas, KindCOBuildup: TypeCO, KindSmoke: TypeSmoke}
-	// hazardFor is the inverse of kindNeeds, for error messages.
-	hazardFor = map[string]string{TypeGas: KindGasLeak, TypeCO: KindCOBuildup, TypeSmoke: KindSmoke}
 )
+
+// hazardFor is the kind that needs device type typ (kindNeeds read
+// backwards), for error messages.
+func hazardFor(typ string) string {
+	for k, t := range kindNeeds {
+		if t == typ {
+			return k
+		}
+	}
+	return ""
+}
 
 // DefaultConfig returns the defaults the config file is decoded over.
 func DefaultConfig() Config {
@@ -156,7 +165,7 @@ func (c *Config) Validate(devices []shouwang.Device, _ map[string]shouwang.Model
 			errs.Add(f+"device", "device %q is not on this driver (%s)", in.Device, someIDs(devices))
 		case kindOK && kindNeeds[in.Kind] != "" && slices.Contains(deviceTypes, d.Type) && kindNeeds[in.Kind] != d.Type:
 			errs.Add(f+"kind", "%s does not fit device %q of type %s (valid for it: %s, %s, %s, %s)",
-				in.Kind, d.ID, d.Type, hazardFor[d.Type], KindFault, KindOffline, KindLowBattery)
+				in.Kind, d.ID, d.Type, hazardFor(d.Type), KindFault, KindOffline, KindLowBattery)
 		}
 		if in.At < 0 {
 			errs.Add(f+"at", "must not be negative, got %s (time after the driver starts, e.g. 2m)", in.At)

@@ -13,23 +13,19 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
-// publisherFunc is a hand-written fake Publisher.
-type publisherFunc func(ctx context.Context, b shouwang.Batch) error
-
-func (f publisherFunc) Publish(ctx context.Context, b shouwang.Batch) error { return f(ctx, b) }
-
 // chanPublisher hands every batch to the test, blocking until it is taken.
-func chanPublisher(ch chan<- shouwang.Batch) publisherFunc {
-	return func(ctx context.Context, b shouwang.Batch) error {
+func chanPublisher(ch chan<- shouwang.Batch) *mock.Publisher {
+	return &mock.Publisher{PublishFn: func(ctx context.Context, b shouwang.Batch) error {
 		select {
 		case ch <- b:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}
+	}}
 }
 
 // fakeClock moves one second on at every reading.
@@ -137,12 +133,12 @@ func startGuarded(t *testing.T, d *Driver) (closed *atomic.Bool, ch chan shouwan
 	t.Helper()
 	closed, ch = new(atomic.Bool), make(chan shouwang.Batch)
 	pub := chanPublisher(ch)
-	err := d.Start(context.Background(), publisherFunc(func(ctx context.Context, b shouwang.Batch) error {
+	err := d.Start(context.Background(), &mock.Publisher{PublishFn: func(ctx context.Context, b shouwang.Batch) error {
 		if closed.Load() {
 			t.Error("Publish called after Close returned")
 		}
-		return pub(ctx, b)
-	}))
+		return pub.Publish(ctx, b)
+	}})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -181,10 +177,10 @@ func TestCloseWithoutStart(t *testing.T) {
 			t.Errorf("Close %d: %v", i+1, err)
 		}
 	}
-	err := d.Start(context.Background(), publisherFunc(func(context.Context, shouwang.Batch) error {
+	err := d.Start(context.Background(), &mock.Publisher{PublishFn: func(context.Context, shouwang.Batch) error {
 		t.Error("Publish called on a closed driver")
 		return nil
-	}))
+	}})
 	if err == nil {
 		t.Error("Start after Close: nil error")
 	}
@@ -209,12 +205,12 @@ func TestCloseReturnsWhilePublishBlocks(t *testing.T) {
 	entered := make(chan struct{})
 	var once sync.Once
 	var publishErr error
-	err := d.Start(context.Background(), publisherFunc(func(ctx context.Context, _ shouwang.Batch) error {
+	err := d.Start(context.Background(), &mock.Publisher{PublishFn: func(ctx context.Context, _ shouwang.Batch) error {
 		once.Do(func() { close(entered) })
 		<-ctx.Done() // backpressure that never lets up
 		publishErr = ctx.Err()
 		return publishErr
-	}))
+	}})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -254,7 +250,7 @@ func TestPublishErrorsAreLoggedOncePerChange(t *testing.T) {
 	d, logs := MustDriver(t)
 	var calls atomic.Int32
 	done := make(chan struct{})
-	err := d.Start(context.Background(), publisherFunc(func(ctx context.Context, _ shouwang.Batch) error {
+	err := d.Start(context.Background(), &mock.Publisher{PublishFn: func(ctx context.Context, _ shouwang.Batch) error {
 		switch n := calls.Add(1); {
 		case n <= 3, n == 6:
 			return shouwang.ErrStopped
@@ -269,7 +265,7 @@ func TestPublishErrorsAreLoggedOncePerChange(t *testing.T) {
 			<-ctx.Done()
 			return ctx.Err()
 		}
-	}))
+	}})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

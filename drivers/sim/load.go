@@ -21,8 +21,8 @@ const loadRetryWait = 100 * time.Millisecond
 // of devices beyond it are formatted per reading.
 const loadNames = 1 << 16
 
-// LoadDevice is the name of the load generator's i-th synthetic device.
-func LoadDevice(i int) string { return fmt.Sprintf("load-%04d", i) }
+// loadDevice is the name of the load generator's i-th synthetic device.
+func loadDevice(i int) string { return fmt.Sprintf("load-%04d", i) }
 
 // loadGen makes the load readings. It reads no clock: a reading's time is
 // logical, start plus (seq-1)/Devices milliseconds, so each device's k-th
@@ -31,7 +31,7 @@ func LoadDevice(i int) string { return fmt.Sprintf("load-%04d", i) }
 type loadGen struct {
 	cfg   Load
 	start time.Time // truncated to the millisecond
-	names []string  // LoadDevice(i) for the first loadNames devices
+	names []string  // loadDevice(i) for the first loadNames devices
 	next  int64     // sequence number of the next reading, from 1
 	pace  pacer
 }
@@ -45,7 +45,7 @@ func newLoadGen(cfg Load, start time.Time) *loadGen {
 		pace:  newPacer(cfg.Rate, cfg.Batch, start),
 	}
 	for i := range g.names {
-		g.names[i] = LoadDevice(i)
+		g.names[i] = loadDevice(i)
 	}
 	return g
 }
@@ -71,7 +71,7 @@ func (g *loadGen) batch() shouwang.Batch {
 		if dev < int64(len(g.names)) {
 			name = g.names[dev]
 		} else {
-			name = LoadDevice(int(dev))
+			name = loadDevice(int(dev))
 		}
 		rs[i] = shouwang.Reading{
 			Device:  name,

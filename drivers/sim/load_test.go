@@ -16,6 +16,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
 // fastRate is a load rate so high that pacing never waits in a test.
@@ -205,7 +206,7 @@ func TestLoadRetriesTheSameBatch(t *testing.T) {
 		calls []shouwang.Batch
 	)
 	done := make(chan struct{})
-	err := d.Start(context.Background(), publisherFunc(func(_ context.Context, b shouwang.Batch) error {
+	err := d.Start(context.Background(), &mock.Publisher{PublishFn: func(_ context.Context, b shouwang.Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, b)
@@ -218,7 +219,7 @@ func TestLoadRetriesTheSameBatch(t *testing.T) {
 			close(done)
 		}
 		return nil
-	}))
+	}})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -274,7 +275,7 @@ func TestLoadStopsAtTheLimit(t *testing.T) {
 		all   []int64
 	)
 	reached := make(chan struct{})
-	err := d.Start(context.Background(), publisherFunc(func(_ context.Context, b shouwang.Batch) error {
+	err := d.Start(context.Background(), &mock.Publisher{PublishFn: func(_ context.Context, b shouwang.Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
 		sizes = append(sizes, len(b.Readings))
@@ -283,7 +284,7 @@ func TestLoadStopsAtTheLimit(t *testing.T) {
 			close(reached)
 		}
 		return nil
-	}))
+	}})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -398,9 +399,9 @@ func TestLoadCloseInterruptsEveryWait(t *testing.T) {
 				}})
 			}
 			var calls atomic.Int32
-			err := d.Start(context.Background(), publisherFunc(func(ctx context.Context, _ shouwang.Batch) error {
+			err := d.Start(context.Background(), &mock.Publisher{PublishFn: func(ctx context.Context, _ shouwang.Batch) error {
 				return tt.publish(ctx, calls.Add(1), waiting)
-			}))
+			}})
 			if err != nil {
 				t.Fatalf("Start: %v", err)
 			}
@@ -523,12 +524,12 @@ func BenchmarkLoadGenerate(b *testing.B) {
 	defer drv.Close()
 	done := make(chan struct{})
 	last := float64(b.N)
-	pub := publisherFunc(func(_ context.Context, batch shouwang.Batch) error {
+	pub := &mock.Publisher{PublishFn: func(_ context.Context, batch shouwang.Batch) error {
 		if batch.Readings[len(batch.Readings)-1].Value == last {
 			close(done)
 		}
 		return nil
-	})
+	}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	if err := drv.Start(context.Background(), pub); err != nil {

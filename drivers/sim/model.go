@@ -229,7 +229,7 @@ func (d *simDevice) step(b *shouwang.Batch, now time.Time, el, dt time.Duration)
 		if in.Kind == KindFault && in.announced && !in.cleared && !in.activeAt(el) {
 			// A detector reports that its fault is gone, as real ones do.
 			in.cleared = true
-			b.Events = append(b.Events, shouwang.Event{Device: d.id, Kind: "fault_clear", Severity: shouwang.Info,
+			b.Events = append(b.Events, shouwang.Event{Device: d.id, Kind: shouwang.ClearKind("fault"), Severity: shouwang.Info,
 				Message: "sensor fault cleared", Time: now})
 		}
 		if in.announced || !in.activeAt(el) {
@@ -260,7 +260,7 @@ func (d *simDevice) step(b *shouwang.Batch, now time.Time, el, dt time.Duration)
 				Message: fmt.Sprintf("smoke density %.3f dB/m reached the alarm level %.2f dB/m", value, SmokeAlarmDensity),
 				Time:    now, Attrs: attrs()})
 		case fell:
-			b.Events = append(b.Events, shouwang.Event{Device: d.id, Kind: "smoke_clear", Severity: shouwang.Info,
+			b.Events = append(b.Events, shouwang.Event{Device: d.id, Kind: shouwang.ClearKind("smoke_alarm"), Severity: shouwang.Info,
 				Message: fmt.Sprintf("smoke density %.3f dB/m back below %.2f dB/m", value, SmokeClearDensity),
 				Time:    now, Attrs: attrs()})
 		}

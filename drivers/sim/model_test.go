@@ -365,7 +365,7 @@ func BenchmarkStep(b *testing.B) {
 		for _, typ := range deviceTypes {
 			id := fmt.Sprintf("%d-%s", i, typ)
 			devices = append(devices, shouwang.Device{ID: id, Type: typ})
-			incidents = append(incidents, Incident{Kind: hazardFor[typ], Device: id, At: time.Duration(i) * time.Second})
+			incidents = append(incidents, Incident{Kind: hazardFor(typ), Device: id, At: time.Duration(i) * time.Second})
 		}
 	}
 	cfg := DefaultConfig()

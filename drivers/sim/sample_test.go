@@ -3,16 +3,18 @@ package sim
 import (
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // TestSampleIsValid decodes the embedded sample strictly (unknown keys fail)
-// over DefaultConfig and validates it against the devices it names. It is a
-// stand-in, with the standard library only, for the gateway's test that
-// loads every drivers/*/sample.yaml through the real loader.
+// over DefaultConfig and validates it against the devices it names. The
+// gateway's TestSamplesLoad loads it through the real loader; this checks
+// what the demo needs of it.
 func TestSampleIsValid(t *testing.T) {
 	name, typ, cfg := decodeSample(t, Sample)
 	if name != "sim" || typ != "sim" {
@@ -84,91 +86,26 @@ func TestReadme(t *testing.T) {
 	}
 }
 
-// decodeSample decodes a driver section written as a `drivers:` list item,
-// in the subset of YAML the sample uses: comments, `key: value` and lists of
-// maps, nested by two-space indents.
+// decodeSample decodes a driver section written as a `drivers:` list item
+// strictly (unknown keys fail) over DefaultConfig, with the YAML library
+// the gateway's loader uses.
 func decodeSample(tb testing.TB, data []byte) (name, typ string, cfg Config) {
 	tb.Helper()
-	cfg = DefaultConfig()
-	inIncidents, inLoad := false, false
-	for i, line := range strings.Split(string(data), "\n") {
-		if j := strings.Index(line, "#"); j >= 0 {
-			line = line[:j]
-		}
-		text := strings.TrimSpace(line)
-		if text == "" {
-			continue
-		}
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		item := strings.HasPrefix(text, "- ")
-		text = strings.TrimPrefix(text, "- ")
-		key, val, ok := strings.Cut(text, ":")
-		if !ok {
-			tb.Fatalf("sample line %d: %q is not `key: value`", i+1, line)
-		}
-		val = strings.TrimSpace(val)
-		at := func(v any) { setYAMLField(tb, i+1, reflect.ValueOf(v).Elem(), key, val) }
-		switch {
-		case indent == 0 && item && key == "name":
-			name = val
-		case indent == 2 && !item && key == "type":
-			typ = val
-		case indent == 2 && !item && key == "incidents" && val == "":
-			inIncidents, inLoad = true, false
-		case indent == 2 && !item && key == "load" && val == "":
-			inIncidents, inLoad = false, true
-		case indent == 2 && !item:
-			inIncidents, inLoad = false, false
-			at(&cfg)
-		case indent == 4 && !item && inLoad:
-			at(&cfg.Load)
-		case indent == 4 && item && inIncidents:
-			cfg.Incidents = append(cfg.Incidents, Incident{})
-			at(&cfg.Incidents[len(cfg.Incidents)-1])
-		case indent == 6 && !item && inIncidents && len(cfg.Incidents) > 0:
-			at(&cfg.Incidents[len(cfg.Incidents)-1])
-		default:
-			tb.Fatalf("sample line %d: unexpected %q here", i+1, line)
-		}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		tb.Fatalf("sample: %v", err)
 	}
-	return name, typ, cfg
-}
-
-// setYAMLField sets the field of v whose yaml tag is key; unknown keys fail.
-func setYAMLField(tb testing.TB, line int, v reflect.Value, key, val string) {
-	tb.Helper()
-	for i := range v.NumField() {
-		if v.Type().Field(i).Tag.Get("yaml") != key {
-			continue
-		}
-		f := v.Field(i)
-		var err error
-		switch {
-		case f.Type() == reflect.TypeFor[time.Duration]():
-			var d time.Duration
-			d, err = time.ParseDuration(val)
-			f.SetInt(int64(d))
-		case f.Kind() == reflect.Int64, f.Kind() == reflect.Int:
-			var n int64
-			n, err = strconv.ParseInt(val, 10, 64)
-			f.SetInt(n)
-		case f.Kind() == reflect.Bool:
-			var b bool
-			b, err = strconv.ParseBool(val)
-			f.SetBool(b)
-		case f.Kind() == reflect.Float64:
-			var x float64
-			x, err = strconv.ParseFloat(val, 64)
-			f.SetFloat(x)
-		case f.Kind() == reflect.String:
-			f.SetString(strings.Trim(val, `"'`))
-		default:
-			tb.Fatalf("sample line %d: cannot decode %s into %s", line, key, f.Type())
-		}
-		if err != nil {
-			tb.Fatalf("sample line %d: %s: %v", line, key, err)
-		}
-		return
+	seq, ok := f.Docs[0].Body.(*ast.SequenceNode)
+	if !ok || len(seq.Values) != 1 {
+		tb.Fatalf("sample: want one `- name: ...` list item, got %s", f.Docs[0].Body.Type())
 	}
-	tb.Fatalf("sample line %d: unknown key %q in %s", line, key, v.Type())
+	item := struct {
+		Name   string `yaml:"name"`
+		Type   string `yaml:"type"`
+		Config `yaml:",inline"`
+	}{Config: DefaultConfig()}
+	if err := yaml.NodeToValue(seq.Values[0], &item, yaml.Strict()); err != nil {
+		tb.Fatalf("sample: %v", err)
+	}
+	return item.Name, item.Type, item.Config
 }
