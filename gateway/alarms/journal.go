@@ -21,8 +21,7 @@ import (
 // disk before anyone hears of it, and its commit never waits for the
 // history's write lock behind a batch of readings.
 type Journal struct {
-	db   *sql.DB
-	path string
+	db *sql.DB
 	// noFeed is set when no notifier is configured: nobody would read the
 	// feed, so Commit does not write it.
 	noFeed bool
@@ -77,7 +76,7 @@ func OpenJournal(ctx context.Context, path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alarm journal %s: %w", path, err)
 	}
-	return &Journal{db: db, path: path}, nil
+	return &Journal{db: db}, nil
 }
 
 // Commit writes transitions, the book's snapshot and the alarms it closed,

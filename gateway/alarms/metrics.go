@@ -1,6 +1,8 @@
 package alarms
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shouwang-iot/shouwang"
 )
@@ -62,7 +64,7 @@ func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
 	reg.MustRegister(m.raised, m.closed, m.toAck, m.toClose, m.notifySent, m.notifyFailed, m.notifyLost, m.transitions, m.journalErrors, m.dropSubs, collectorFunc{desc: open, collect: func(ch chan<- prometheus.Metric) {
 		counts := map[[2]string]int{}
 		for _, a := range d.Open() {
-			counts[[2]string{a.Severity.String(), boolText(!a.Acknowledged.Time.IsZero())}]++
+			counts[[2]string{a.Severity.String(), strconv.FormatBool(!a.Acknowledged.Time.IsZero())}]++
 		}
 		for _, s := range shouwang.SeverityNames() {
 			for _, ack := range []string{"true", "false"} {
@@ -71,13 +73,6 @@ func newMetrics(d *Desk, reg prometheus.Registerer) metrics {
 		}
 	}})
 	return m
-}
-
-func boolText(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
 }
 
 // collectorFunc exports metrics computed at scrape time.

@@ -272,10 +272,10 @@ func (n *MQTT) Notify(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	err = n.publish(ctx, down, n.EventTopic(m.AlarmID, m.Kind), false, body)
+	err = n.publish(ctx, down, n.eventTopic(m.AlarmID, m.Kind), false, body)
 	for dev, body := range states {
 		if err == nil {
-			err = n.publish(ctx, down, n.StateTopic(dev), true, body)
+			err = n.publish(ctx, down, n.stateTopic(dev), true, body)
 		}
 		if err == nil {
 			delete(states, dev)
@@ -303,9 +303,7 @@ func (n *MQTT) states(m Message) (map[string][]byte, error) {
 		var worst shouwang.Severity
 		for _, a := range n.open[dev] {
 			s.Alarms = append(s.Alarms, a)
-			if len(s.Alarms) == 1 || a.Severity > worst {
-				worst = a.Severity
-			}
+			worst = max(worst, a.Severity)
 		}
 		if len(s.Alarms) > 0 {
 			s.Severity = worst.String()
@@ -341,13 +339,13 @@ func (n *MQTT) publish(ctx context.Context, down <-chan struct{}, topic string, 
 	}
 }
 
-// EventTopic is where one transition is published.
-func (n *MQTT) EventTopic(id uint64, kind rules.TransitionKind) string {
+// eventTopic is where one transition is published.
+func (n *MQTT) eventTopic(id uint64, kind rules.TransitionKind) string {
 	return fmt.Sprintf("%s/alarms/%d/%s", n.cfg.TopicPrefix, id, kind)
 }
 
-// StateTopic is the retained topic of a device's open alarms.
-func (n *MQTT) StateTopic(device string) string {
+// stateTopic is the retained topic of a device's open alarms.
+func (n *MQTT) stateTopic(device string) string {
 	return n.cfg.TopicPrefix + "/devices/" + device + "/alarm"
 }
 

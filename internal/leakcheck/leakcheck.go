@@ -6,7 +6,6 @@ package leakcheck
 
 import (
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +15,14 @@ import (
 // other one is left.
 func Check(tb testing.TB) {
 	tb.Helper()
-	before := goroutines()
+	before := goroutinesWithStacks()
 	tb.Cleanup(func() {
 		deadline := time.Now().Add(5 * time.Second)
 		var leaked []string
 		for {
 			leaked = leaked[:0]
 			for id, stack := range goroutinesWithStacks() {
-				if !slices.Contains(before, id) && !ignorable(stack) {
+				if _, old := before[id]; !old && !ignorable(stack) {
 					leaked = append(leaked, stack)
 				}
 			}
@@ -43,14 +42,6 @@ func Check(tb testing.TB) {
 func ignorable(stack string) bool {
 	return strings.Contains(stack, "testing.tRunner(") || strings.Contains(stack, "os/signal.signal_recv") ||
 		strings.Contains(stack, "testing.runFuzzing")
-}
-
-func goroutines() []string {
-	var ids []string
-	for id := range goroutinesWithStacks() {
-		ids = append(ids, id)
-	}
-	return ids
 }
 
 func goroutinesWithStacks() map[string]string {
