@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	gm "github.com/goburrow/modbus"
 	"github.com/shouwang-iot/shouwang"
 )
 
@@ -68,7 +67,7 @@ func newDriver(c *Config, env shouwang.DriverEnv) (*Driver, error) {
 		if !ok {
 			return nil, fmt.Errorf("device %s: profile %q has no modbus section", dev.ID, dev.Profile)
 		}
-		slave, _ := c.slaveID(dev)
+		slave, _ := c.SlaveID(dev) // checked by Validate
 		points := m.PollPoints()
 		plan, err := NewPollPlan(points, m.Limits())
 		if err != nil {
@@ -178,17 +177,17 @@ func (d *Driver) poll(dv *device) shouwang.Batch {
 		d.log.Info("modbus device answers again", "device", dv.ID, "slave", dv.slave)
 		dv.failure = ""
 	}
-	switch d.sched.Done(dv.ID, d.now(), err == nil) {
+	switch change := d.sched.Done(dv.ID, d.now(), err == nil); change {
 	case WentOffline:
 		d.up(dv.ID, false)
 		clear(dv.known)
 		d.log.Warn("modbus device offline", "device", dv.ID, "slave", dv.slave, "retry_after", d.cfg.MinBackoff)
-		events = append(events, shouwang.Event{Device: dv.ID, Kind: "offline", Severity: shouwang.Fault, Time: at,
+		events = append(events, shouwang.Event{Device: dv.ID, Kind: change.String(), Severity: shouwang.Fault, Time: at,
 			Message: fmt.Sprintf("slave %d %s: no good answer in %d polls: %v", dv.slave, d.where(), d.cfg.OfflineAfter, err)})
 	case CameBack:
 		d.up(dv.ID, true)
 		d.log.Info("modbus device back online", "device", dv.ID, "slave", dv.slave)
-		events = append(events, shouwang.Event{Device: dv.ID, Kind: "online", Severity: shouwang.Info, Time: at,
+		events = append(events, shouwang.Event{Device: dv.ID, Kind: change.String(), Severity: shouwang.Info, Time: at,
 			Message: fmt.Sprintf("slave %d %s answers again", dv.slave, d.where())})
 	}
 	events = dv.statusEvents(readings, at, events)
@@ -205,48 +204,62 @@ func (d *Driver) where() string {
 // statusEvents appends the events the status registers in readings
 // raise: each flag that changed since the register was last read, or
 // every flag on its first read (so a condition that ended while the
-// gateway was down, or the device offline, is cleared).
+// gateway was down, or the device offline, is cleared). A poll in which
+// nothing changed costs no allocation.
 func (dv *device) statusEvents(readings []shouwang.Reading, at time.Time, dst []shouwang.Event) []shouwang.Event {
 	for _, r := range readings {
+		if r.Quality != shouwang.Good {
+			continue
+		}
 		k := 0 // the first flag of status register si
 		for si := range dv.model.Status {
 			s := &dv.model.Status[si]
-			if s.Name != r.Point || r.Quality != shouwang.Good {
-				k += len(s.Bits) + len(s.Values)
+			flags := dv.flags[k : k+len(s.Bits)+len(s.Values)]
+			k += len(flags)
+			if s.Name != r.Point {
 				continue
 			}
-			raw := uint16(r.Value)
-			flag := func(on bool, kind, what string) {
-				if !dv.known[si] || dv.flags[k] != on {
-					dv.flags[k] = on
-					sev := dv.model.Severity(kind)
-					if !on {
-						kind, sev = shouwang.ClearKind(kind), shouwang.Info
-					}
-					dst = append(dst, shouwang.Event{Device: dv.ID, Kind: kind, Severity: sev, Time: at,
-						Message: fmt.Sprintf("%s (%s %d) = 0x%04x: %s", s.Name, s.Table, s.Address, raw, what),
-						Attrs:   map[string]string{"register": s.Name, "raw": fmt.Sprintf("0x%04x", raw)}})
-				}
-				k++
-			}
-			for _, b := range s.Bits {
-				on := raw>>b.Bit&1 == 1
-				flag(on, b.Event, fmt.Sprintf("bit %d %s", b.Bit, map[bool]string{true: "set", false: "clear"}[on]))
-			}
-			for _, v := range s.Values {
-				flag(raw == v.Value, v.Event, fmt.Sprintf("value %d", raw))
-			}
+			raw, first := uint16(r.Value), !dv.known[si]
 			dv.known[si] = true
+			for j, b := range s.Bits {
+				if on := raw>>b.Bit&1 == 1; first || flags[j] != on {
+					flags[j] = on
+					state := "clear"
+					if on {
+						state = "set"
+					}
+					dst = append(dst, dv.flagEvent(s, raw, b.Event, on, at, fmt.Sprintf("bit %d %s", b.Bit, state)))
+				}
+			}
+			for j, v := range s.Values {
+				if on := raw == v.Value; first || flags[len(s.Bits)+j] != on {
+					flags[len(s.Bits)+j] = on
+					dst = append(dst, dv.flagEvent(s, raw, v.Event, on, at, fmt.Sprintf("value %d", raw)))
+				}
+			}
+			break // a status register is read once (Model.Validate)
 		}
 	}
 	return dst
 }
 
+// flagEvent is the event of status register s's flag kind turning on, or
+// its clear.
+func (dv *device) flagEvent(s *StatusMap, raw uint16, kind string, on bool, at time.Time, what string) shouwang.Event {
+	sev := dv.model.Severity(kind)
+	if !on {
+		kind, sev = shouwang.ClearKind(kind), shouwang.Info
+	}
+	hex := fmt.Sprintf("0x%04x", raw)
+	return shouwang.Event{Device: dv.ID, Kind: kind, Severity: sev, Time: at,
+		Message: fmt.Sprintf("%s (%s %d) = %s: %s", s.Name, s.Table, s.Address, hex, what),
+		Attrs:   map[string]string{"register": s.Name, "raw": hex}}
+}
+
 // failureKind names what went wrong with a poll, for /metrics and logs.
 func failureKind(err error) string {
-	var me *gm.ModbusError
 	switch {
-	case errors.As(err, &me):
+	case Exception(err) != nil:
 		return "exception"
 	case IsTimeout(err):
 		return "timeout"

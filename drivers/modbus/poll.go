@@ -2,7 +2,6 @@ package modbus
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -36,13 +35,15 @@ type PollStats struct {
 // device is offline.
 func Poll(r Reader, plan *PollPlan, points []Point, device string, now time.Time, dst []shouwang.Reading) ([]shouwang.Reading, PollStats, error) {
 	var st PollStats
-	var regs []uint16
+	var buf [protocolMaxRegisters]uint16 // a request's registers, decoded
 	for i := 0; i < len(plan.Requests()); i++ {
 		req := plan.Requests()[i]
 		st.Transactions++
 		data, err := read(r, req)
-		var me *gm.ModbusError
-		if errors.As(err, &me) && me.ExceptionCode == gm.ExceptionCodeIllegalDataAddress {
+		if err != nil {
+			if me := Exception(err); me == nil || me.ExceptionCode != gm.ExceptionCodeIllegalDataAddress {
+				return dst, st, fmt.Errorf("%s %d+%d: %w", req.Table, req.Start, req.Count, err)
+			}
 			if plan.Split(i) {
 				st.Splits++
 				i-- // read the narrower requests that took its place
@@ -56,16 +57,14 @@ func Poll(r Reader, plan *PollPlan, points []Point, device string, now time.Time
 			}
 			continue
 		}
-		if err != nil {
-			return dst, st, fmt.Errorf("%s %d+%d: %w", req.Table, req.Start, req.Count, err)
-		}
+		var regs []uint16
 		if !req.Table.Bits() {
 			if len(data) < 2*int(req.Count) {
 				return dst, st, fmt.Errorf("%s %d+%d: %d bytes in the answer, want %d", req.Table, req.Start, req.Count, len(data), 2*req.Count)
 			}
-			regs = regs[:0]
-			for j := range int(req.Count) {
-				regs = append(regs, binary.BigEndian.Uint16(data[2*j:]))
+			regs = buf[:req.Count] // at most 125: the plan keeps to the protocol
+			for j := range regs {
+				regs[j] = binary.BigEndian.Uint16(data[2*j:])
 			}
 		}
 		for _, k := range req.Points {
