@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"io/fs"
 	"slices"
 	"testing"
 	"time"
@@ -9,7 +8,6 @@ import (
 	gm "github.com/goburrow/modbus"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/modbus"
-	firmwareconfigs "github.com/shouwang-iot/shouwang/firmware-configs"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
 
@@ -20,9 +18,9 @@ var shippedModbus = []string{"co-detector-generic", "fire-panel-modbus-status", 
 // returns those with a modbus section, by model name, sorted.
 func modbusProfiles(tb testing.TB) ([]*Profile, map[string]*modbus.Model) {
 	tb.Helper()
-	profiles, errs := loadProfiles([]fs.FS{firmwareconfigs.FS}, []string{"firmware-configs"})
-	if len(errs) > 0 {
-		tb.Fatalf("built-in profiles: %v", errs)
+	profiles, err := LoadProfiles("")
+	if err != nil {
+		tb.Fatalf("built-in profiles: %v", err)
 	}
 	var out []*Profile
 	models := map[string]*modbus.Model{}

@@ -101,7 +101,7 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 	}
 	slaves := map[byte]string{}
 	for _, d := range devices {
-		id, err := c.slaveID(d)
+		id, err := c.SlaveID(d)
 		if err != nil {
 			fe.Add(fmt.Sprintf("devices[%q].address", d.ID), "%v", err)
 			continue
@@ -119,18 +119,20 @@ func validPort(s string) bool {
 	return err == nil && n > 0
 }
 
-// slaveID is the device's address on the bus: 1 to 247 on a serial line
-// (0 is broadcast), the unit id 0 to 255 on Modbus TCP.
-func (c *Config) slaveID(d shouwang.Device) (byte, error) {
-	hi := 247
-	if c.Transport == TransportTCP {
-		hi = 255
+// SlaveRange is the valid slave ids on a transport: the unit ids 0 to 255
+// on Modbus TCP, 1 to 247 on a serial line (0 is broadcast).
+func SlaveRange(transport string) (lo, hi int) {
+	if transport == TransportTCP {
+		return 0, 255
 	}
+	return 1, 247
+}
+
+// SlaveID is the device's address on the bus, from its Address; the
+// error names the valid range (SlaveRange).
+func (c *Config) SlaveID(d shouwang.Device) (byte, error) {
+	lo, hi := SlaveRange(c.Transport)
 	n, err := strconv.Atoi(d.Address)
-	lo := 1
-	if c.Transport == TransportTCP {
-		lo = 0
-	}
 	if err != nil || n < lo || n > hi {
 		return 0, fmt.Errorf("%q is not a slave address (valid: %d to %d)", d.Address, lo, hi)
 	}
@@ -214,9 +216,6 @@ func (c *Config) Link(devices []shouwang.Device, models map[string]shouwang.Mode
 	lc.Line, err = c.line(devices, models)
 	return lc, err
 }
-
-// SlaveID is the device's address on the bus, from its Address.
-func (c *Config) SlaveID(d shouwang.Device) (byte, error) { return c.slaveID(d) }
 
 // NewDriver builds the driver; nothing is opened until Start.
 func (c *Config) NewDriver(env shouwang.DriverEnv) (shouwang.Driver, error) {

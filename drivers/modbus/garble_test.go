@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	gm "github.com/goburrow/modbus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
@@ -36,17 +35,11 @@ func TestDriverGarbledFrames(t *testing.T) {
 	late := c.Timeout + 17*charTime(9600) + 200*time.Millisecond
 
 	answer := func(slave byte, regs ...uint16) []byte {
-		h := gm.NewRTUClientHandler("")
-		h.SlaveId = slave
-		data := []byte{byte(2 * len(regs))}
+		b := []byte{slave, 4, byte(2 * len(regs))}
 		for _, r := range regs {
-			data = append(data, byte(r>>8), byte(r))
+			b = append(b, byte(r>>8), byte(r))
 		}
-		adu, err := h.Encode(&gm.ProtocolDataUnit{FunctionCode: 4, Data: data})
-		if err != nil {
-			t.Error(err)
-		}
-		return adu
+		return testenv.RTUFrame(b...)
 	}
 	go func() {
 		req := make([]byte, 8)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/shouwang-iot/shouwang"
@@ -209,7 +208,7 @@ func (s *Setting) Check(v float64) error {
 	}
 	if len(s.Values) > 0 {
 		if !slices.Contains(s.Values, v) {
-			return fmt.Errorf("%s: %v is not one of %s", s.Name, v, formatValues(s.Values))
+			return fmt.Errorf("%s: %v is not one of %s", s.Name, v, join(s.Values))
 		}
 		return nil
 	}
@@ -223,7 +222,7 @@ func (s *Setting) Check(v float64) error {
 func (s *Setting) Range() string {
 	switch {
 	case len(s.Values) > 0:
-		return "one of " + formatValues(s.Values)
+		return "one of " + join(s.Values)
 	case s.Min != nil && s.Max != nil:
 		return strings.TrimSpace(fmt.Sprintf("%g to %g %s", *s.Min, *s.Max, s.Unit))
 	case s.Min != nil:
@@ -234,15 +233,13 @@ func (s *Setting) Range() string {
 	return "any " + s.Type.String()
 }
 
-func formatValues(vs []float64) string {
-	out := ""
-	for i, v := range vs {
-		if i > 0 {
-			out += ", "
-		}
-		out += strconv.FormatFloat(v, 'g', -1, 64)
+// join lists numbers as messages show them: "2400, 4800, 9600".
+func join[T int | float64](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
 	}
-	return out
+	return strings.Join(s, ", ")
 }
 
 // Standard serial line speeds a detector may use.
@@ -372,7 +369,7 @@ func checkEvent(fe *shouwang.FieldErrors, path, kind string) {
 
 func (l *Line) check(fe *shouwang.FieldErrors, path string) {
 	if l.Baud != 0 && !slices.Contains(standardBauds, l.Baud) {
-		fe.Add(path+".baud", "%d is not a standard baud rate (valid: %s)", l.Baud, joinInts(standardBauds))
+		fe.Add(path+".baud", "%d is not a standard baud rate (valid: %s)", l.Baud, join(standardBauds))
 	}
 	if l.DataBits != 0 && l.DataBits != 7 && l.DataBits != 8 {
 		fe.Add(path+".data_bits", "%d is not a character size (valid: 7, 8)", l.DataBits)
@@ -383,17 +380,6 @@ func (l *Line) check(fe *shouwang.FieldErrors, path string) {
 	if l.StopBits != 0 && l.StopBits != 1 && l.StopBits != 2 {
 		fe.Add(path+".stop_bits", "%d is not a number of stop bits (valid: 1, 2)", l.StopBits)
 	}
-}
-
-func joinInts(xs []int) string {
-	out := ""
-	for i, x := range xs {
-		if i > 0 {
-			out += ", "
-		}
-		out += strconv.Itoa(x)
-	}
-	return out
 }
 
 // check reports what is wrong with the register at path.

@@ -5,6 +5,7 @@ package modbus
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -32,9 +33,6 @@ func (t Table) String() string {
 // rather than 16-bit registers.
 func (t Table) Bits() bool { return t == Coils || t == DiscreteInputs }
 
-// Function is the read function code of the table.
-func (t Table) Function() byte { return byte(t) }
-
 // DataType is how a point's registers are read.
 type DataType uint8
 
@@ -58,16 +56,6 @@ func (d DataType) String() string {
 		return typeNames[d]
 	}
 	return fmt.Sprintf("type(%d)", uint8(d))
-}
-
-// ParseDataType is the inverse of String.
-func ParseDataType(s string) (DataType, bool) {
-	for i, n := range typeNames {
-		if n == s && i > 0 {
-			return DataType(i), true
-		}
-	}
-	return 0, false
 }
 
 // Words is how many 16-bit registers a value of the type takes; 0 for
@@ -106,16 +94,6 @@ func (o ByteOrder) String() string {
 		return orderNames[o]
 	}
 	return fmt.Sprintf("order(%d)", uint8(o))
-}
-
-// ParseByteOrder is the inverse of String.
-func ParseByteOrder(s string) (ByteOrder, bool) {
-	for i, n := range orderNames {
-		if n == s {
-			return ByteOrder(i), true
-		}
-	}
-	return 0, false
 }
 
 // Point is one value in a device's register map.
@@ -157,31 +135,30 @@ func (p *Point) errorf(format string, args ...any) error {
 // UnmarshalText reads a table's name as config files write it: coil,
 // discrete, holding or input.
 func (t *Table) UnmarshalText(text []byte) error {
-	for i, n := range tableNames {
-		if n == string(text) && i > 0 {
-			*t = Table(i)
-			return nil
-		}
+	i := slices.Index(tableNames[1:], string(text))
+	if i < 0 {
+		return fmt.Errorf("%q is not a table (valid: %s)", text, strings.Join(tableNames[1:], ", "))
 	}
-	return fmt.Errorf("%q is not a table (valid: coil, discrete, holding, input)", text)
+	*t = Table(i + 1)
+	return nil
 }
 
 // UnmarshalText reads a data type's name: bool, u16, ... string.
 func (d *DataType) UnmarshalText(text []byte) error {
-	v, ok := ParseDataType(string(text))
-	if !ok {
+	i := slices.Index(typeNames[1:], string(text))
+	if i < 0 {
 		return fmt.Errorf("%q is not a data type (valid: %s)", text, strings.Join(typeNames[1:], ", "))
 	}
-	*d = v
+	*d = DataType(i + 1)
 	return nil
 }
 
 // UnmarshalText reads a byte order's name: ABCD, CDAB, BADC or DCBA.
 func (o *ByteOrder) UnmarshalText(text []byte) error {
-	v, ok := ParseByteOrder(string(text))
-	if !ok {
-		return fmt.Errorf("%q is not a byte order (valid: ABCD, CDAB, BADC, DCBA)", text)
+	i := slices.Index(orderNames[:], string(text))
+	if i < 0 {
+		return fmt.Errorf("%q is not a byte order (valid: %s)", text, strings.Join(orderNames[:], ", "))
 	}
-	*o = v
+	*o = ByteOrder(i)
 	return nil
 }

@@ -196,12 +196,6 @@ func (s *BusSchedule) Done(device string, now time.Time, ok bool) StateChange {
 	return change
 }
 
-// Offline says whether device is offline; false for a device never added.
-func (s *BusSchedule) Offline(device string) bool {
-	sl := s.byName[device]
-	return sl != nil && sl.offline
-}
-
 // queue is a min-heap of slots by due time, then insertion order.
 type queue []*slot
 

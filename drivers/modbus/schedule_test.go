@@ -149,9 +149,6 @@ func TestScheduleEmpty(t *testing.T) {
 	if d, due := s.Next(); d != "" || !due.IsZero() {
 		t.Errorf("Next() on an empty schedule = %q, %v", d, due)
 	}
-	if s.Offline("ghost") {
-		t.Error("Offline of a device never added")
-	}
 }
 
 func TestSchedulePanics(t *testing.T) {
@@ -219,7 +216,7 @@ func checkOutcomes(t *testing.T, s *BusSchedule, outs []outcome) {
 		if c := s.Done("a", now, o.ok); c != o.change {
 			t.Errorf("poll %d (ok %v): change %v, want %v", i, o.ok, c, o.change)
 		}
-		if off := s.Offline("a"); off != o.offline {
+		if off := s.byName["a"].offline; off != o.offline {
 			t.Errorf("poll %d (ok %v): offline %v, want %v", i, o.ok, off, o.offline)
 		}
 		if _, next := s.Next(); next.Sub(now) != o.delay {

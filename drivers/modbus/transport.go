@@ -121,8 +121,7 @@ func (l *Link) Connect() error {
 // Reset is called after a failed call: what may still be in flight is
 // discarded before the next.
 func (l *Link) Reset(err error) {
-	var me *gm.ModbusError
-	if errors.As(err, &me) {
+	if Exception(err) != nil {
 		return // a well-formed answer: nothing is in flight
 	}
 	if l.tcp != nil {
@@ -141,6 +140,16 @@ func (l *Link) Close() error {
 		return l.tcp.Close()
 	}
 	return l.rtu.close()
+}
+
+// Exception returns the exception reply err wraps (the device answered,
+// refusing the request), or nil.
+func Exception(err error) *gm.ModbusError {
+	var me *gm.ModbusError
+	if errors.As(err, &me) {
+		return me
+	}
+	return nil
 }
 
 // IsTimeout says whether err is a transaction that got no (full) answer

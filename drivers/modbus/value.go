@@ -49,8 +49,7 @@ func Value(p *Point, regs []uint16) (float64, error) {
 	return v, nil
 }
 
-// Raw returns the point's undecoded integer (for the installer's table of
-// raw registers beside decoded values) as a uint64 after applying Order:
+// Raw returns the point's undecoded integer as a uint64 after applying Order:
 // the value's bits, zero-extended (an i16 of -1 is 0xFFFF, an f32 is its
 // IEEE bits), and the whole register for a Bool in a register table.
 // Errors are those of Value that do not depend on the value itself.

@@ -73,13 +73,28 @@ var typeCases = []struct {
 			{0x182D, 0x4454, 0xFB21, 0x0940}}},
 }
 
+// TestTypeCasesBits: each case's raw is the encoding of its want, by the
+// standard library's conversions rather than the code under test.
 func TestTypeCasesBits(t *testing.T) {
-	// The patterns above are the IEEE encodings they claim to be.
-	if got := math.Float32bits(123.456); got != 0x42F6E979 {
-		t.Fatalf("f32 123.456 = %#x", got)
-	}
-	if got := math.Float64bits(math.Pi); got != 0x400921FB54442D18 {
-		t.Fatalf("f64 pi = %#x", got)
+	for _, c := range typeCases {
+		var v float64
+		switch c.typ {
+		case modbus.I16:
+			v = float64(int16(c.raw))
+		case modbus.I32:
+			v = float64(int32(c.raw))
+		case modbus.I64:
+			v = float64(int64(c.raw))
+		case modbus.F32:
+			v = float64(math.Float32frombits(uint32(c.raw)))
+		case modbus.F64:
+			v = math.Float64frombits(c.raw)
+		default:
+			v = float64(c.raw)
+		}
+		if v != c.want || math.Signbit(v) != math.Signbit(c.want) {
+			t.Errorf("%s: raw %#x is %v, the case wants %v", c.name, c.raw, v, c.want)
+		}
 	}
 }
 
