@@ -17,7 +17,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	gm "github.com/goburrow/modbus"
 	"github.com/shouwang-iot/shouwang/drivers/modbus"
 )
 
@@ -86,11 +85,11 @@ func cmdDeviceApply(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		return fail(stderr, prefix, err)
 	}
 
-	link := modbus.NewLink(t.link)
-	defer link.Close()
-	if err := link.Connect(); err != nil {
-		return fail(stderr, prefix, fmt.Errorf("cannot open %s: %w", busName(t.link), err))
+	link, err := openLink(t.link)
+	if err != nil {
+		return fail(stderr, prefix, err)
 	}
+	defer link.Close()
 	for _, c := range changes {
 		cur, regs, err := modbus.ReadSetting(link.Slave(t.slave), c.s)
 		if err != nil {
@@ -203,9 +202,8 @@ func applyOne(link *modbus.Link, t *target, c *change, stdout io.Writer) error {
 	back := c.s.ReadBackSlave(t.slave, c.v)
 	if err := modbus.WriteSetting(link.Slave(t.slave), c.s, c.v); err != nil {
 		link.Reset(err)
-		var me *gm.ModbusError
 		switch {
-		case errors.As(err, &me):
+		case modbus.Exception(err) != nil:
 			return fmt.Errorf("slave %d refused %s: %w", t.slave, what, err)
 		case c.s.Role != modbus.RoleSlaveID:
 			return fmt.Errorf("no good answer from slave %d to %s: %w; the device may or may not have taken it (check with `shouwang modbus read`)", t.slave, what, err)

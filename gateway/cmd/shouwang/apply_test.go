@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +15,20 @@ import (
 // `shouwang device apply` against a real pymodbus, which stores the writes
 // it is sent (functions 5, 6 and 16) in its data blocks.
 
-// holding reads one holding register of a slave with a client of its own.
-func holding(t *testing.T, addr string, id byte, address uint16) uint16 {
+// wantHolding checks holding register address of slave id of srv, read
+// with a client of its own; when says at what point of the test.
+func wantHolding(t *testing.T, srv *testenv.ModbusServer, id byte, address, want uint16, when string) {
 	t.Helper()
-	h := gm.NewTCPClientHandler(addr)
+	h := gm.NewTCPClientHandler(srv.Addr)
 	h.SlaveId, h.Timeout = id, time.Second
 	defer h.Close()
 	b, err := gm.NewClient(h).ReadHoldingRegisters(address, 1)
 	if err != nil {
 		t.Fatalf("read holding %d of slave %d: %v", address, id, err)
 	}
-	return uint16(b[0])<<8 | uint16(b[1])
+	if got := uint16(b[0])<<8 | uint16(b[1]); got != want {
+		t.Errorf("holding %d of slave %d is %d %s, want %d", address, id, got, when, want)
+	}
 }
 
 // applyCmd runs `shouwang device apply` with stdin.
@@ -36,13 +40,19 @@ func applyCmd(t *testing.T, stdin io.Reader, args ...string) (code int, stdout, 
 	return code, out.String(), errb.String()
 }
 
+// applyGas runs `shouwang device apply` on the gas detector at slave 1 of
+// srv, a Modbus TCP server, answering its question with stdin.
+func applyGas(t *testing.T, srv *testenv.ModbusServer, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return applyCmd(t, strings.NewReader(stdin), slices.Concat([]string{"--address", srv.Addr, "--id", "1", "--profile", gasProfile}, args)...)
+}
+
 // TestApplyWritesAndReadsBack sets low_alarm over Modbus TCP: the dry run
 // shows current, new and valid range, a setting that already holds its
 // value is not written, and the new value is written and read back.
 func TestApplyWritesAndReadsBack(t *testing.T) {
 	srv := testenv.StartModbusTCP(t, gasSlave(1))
-	code, out, _ := runCmd(t, "device", "apply", "--address", srv.Addr, "--id", "1", "--profile", gasProfile,
-		"--set", "low_alarm=12", "--set", "high_alarm=20", "--yes")
+	code, out, _ := applyGas(t, srv, "", "--set", "low_alarm=12", "--set", "high_alarm=20", "--yes")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -55,17 +65,14 @@ func TestApplyWritesAndReadsBack(t *testing.T) {
 	if n := srv.Requests(t)[1]; n != 4 {
 		t.Errorf("slave 1 got %d requests, want 4", n)
 	}
-	if got := holding(t, srv.Addr, 1, 0); got != 120 {
-		t.Errorf("holding 0 is %d after the write, want 120 (12.0 %%LEL)", got)
-	}
+	wantHolding(t, srv, 1, 0, 120, "after the write of 12.0 %LEL")
 }
 
 // TestApplyRefusesOutOfRange: a value outside the profile's range is
 // refused before anything is sent, even with --yes.
 func TestApplyRefusesOutOfRange(t *testing.T) {
 	srv := testenv.StartModbusTCP(t, gasSlave(1))
-	code, out, errs := runCmd(t, "device", "apply", "--address", srv.Addr, "--id", "1", "--profile", gasProfile,
-		"--set", "low_alarm=12", "--set", "high_alarm=60", "--yes")
+	code, out, errs := applyGas(t, srv, "", "--set", "low_alarm=12", "--set", "high_alarm=60", "--yes")
 	if code != 2 || out != "" || !strings.Contains(errs, "high_alarm: 60") || !strings.Contains(errs, "out of range (valid: 10 to 50 %LEL)") ||
 		!strings.Contains(errs, "nothing was written") {
 		t.Errorf("exit %d; want 2 and high_alarm's range named", code)
@@ -73,31 +80,25 @@ func TestApplyRefusesOutOfRange(t *testing.T) {
 	if n := srv.Requests(t)[1]; n != 0 {
 		t.Errorf("slave 1 got %d requests, want none", n)
 	}
-	if got := holding(t, srv.Addr, 1, 0); got != 100 {
-		t.Errorf("holding 0 is %d, want 100 as it was", got)
-	}
+	wantHolding(t, srv, 1, 0, 100, "after a refused apply")
 }
 
 // TestApplyAsksFirst: without --yes the change is written only after "y".
 func TestApplyAsksFirst(t *testing.T) {
 	srv := testenv.StartModbusTCP(t, gasSlave(1))
-	args := []string{"--address", srv.Addr, "--id", "1", "--profile", gasProfile, "--set", "low_alarm=15"}
-	code, _, errs := applyCmd(t, strings.NewReader("n\n"), args...)
+	code, _, errs := applyGas(t, srv, "n\n", "--set", "low_alarm=15")
 	if code != 1 || !strings.Contains(errs, "[y/N] n\nnot confirmed: nothing was written") {
 		t.Errorf("answered n: exit %d", code)
 	}
-	if got := holding(t, srv.Addr, 1, 0); got != 100 {
-		t.Fatalf("holding 0 is %d after answering n, want 100", got)
-	}
-	if code, _, _ := applyCmd(t, strings.NewReader(""), args...); code != 1 {
+	wantHolding(t, srv, 1, 0, 100, "after answering n")
+	if code, _, _ := applyGas(t, srv, "", "--set", "low_alarm=15"); code != 1 {
 		t.Errorf("no answer at all (stdin closed): exit %d, want 1", code)
 	}
-	if code, _, _ := applyCmd(t, strings.NewReader("y\n"), args...); code != 0 {
+	wantHolding(t, srv, 1, 0, 100, "with stdin closed")
+	if code, _, _ := applyGas(t, srv, "y\n", "--set", "low_alarm=15"); code != 0 {
 		t.Errorf("answered y: exit %d", code)
 	}
-	if got := holding(t, srv.Addr, 1, 0); got != 150 {
-		t.Errorf("holding 0 is %d after answering y, want 150", got)
-	}
+	wantHolding(t, srv, 1, 0, 150, "after answering y")
 }
 
 // TestApplySlaveID changes a detector's address and reads it back at the
@@ -105,8 +106,7 @@ func TestApplyAsksFirst(t *testing.T) {
 // for the detector once it has moved; the write itself goes to unit 1.
 func TestApplySlaveID(t *testing.T) {
 	srv := testenv.StartModbusTCP(t, gasSlave(1), gasSlave(7))
-	code, out, _ := runCmd(t, "device", "apply", "--address", srv.Addr, "--id", "1", "--profile", gasProfile,
-		"--set", "slave_id=7", "--yes")
+	code, out, _ := applyGas(t, srv, "", "--set", "slave_id=7", "--yes")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -117,9 +117,7 @@ func TestApplySlaveID(t *testing.T) {
 	if n := srv.Requests(t); n[1] != 2 || n[7] != 1 {
 		t.Errorf("requests %v: want the current value and the write at 1, the read-back at 7", n)
 	}
-	if got := holding(t, srv.Addr, 1, 16); got != 7 {
-		t.Errorf("holding 16 of unit 1 is %d, want 7 written", got)
-	}
+	wantHolding(t, srv, 1, 16, 7, "after writing slave_id 7 to it")
 }
 
 // TestApplyNotTaken: a write the device does not hold when read back, or
@@ -129,15 +127,13 @@ func TestApplyNotTaken(t *testing.T) {
 	elsewhere := gasSlave(8)
 	elsewhere.Holding[16] = 3 // at address 8 answers a device whose address register says 3
 	srv := testenv.StartModbusTCP(t, gasSlave(1), elsewhere)
-	bus := []string{"device", "apply", "--address", srv.Addr, "--id", "1", "--profile", gasProfile, "--timeout", "100ms", "--yes"}
-
-	code, _, errs := runCmd(t, append(bus, "--set", "low_alarm=12", "--set", "slave_id=8")...)
+	code, _, errs := applyGas(t, srv, "", "--timeout", "100ms", "--yes", "--set", "low_alarm=12", "--set", "slave_id=8")
 	want := "shouwang device apply: FAILED: setting slave_id: wrote 8 (holding 16: 0x0008), read back 3 (0x0003): the device did not take it (written to slave 1, read back at slave 8)"
 	if code != 1 || !strings.Contains(errs, want) || !strings.Contains(errs, "written and read back before it: low_alarm; not written: none") {
 		t.Errorf("exit %d; want 1 and\n%s", code, want)
 	}
 
-	code, _, errs = runCmd(t, append(bus, "--set", "slave_id=9")...)
+	code, _, errs = applyGas(t, srv, "", "--timeout", "100ms", "--yes", "--set", "slave_id=9")
 	if code != 1 || !strings.Contains(errs, "FAILED: slave_id = 9 (holding 16: 0x0009) was written to slave 1, but reading it back at slave 9 failed") ||
 		!strings.Contains(errs, "the device may not have taken it") {
 		t.Errorf("no answer at the new address: exit %d, want 1 and the read-back at 9 named", code)
@@ -180,9 +176,7 @@ func TestApplyWriteFails(t *testing.T) {
 		!strings.Contains(errs, "nothing was written") {
 		t.Errorf("register past the device's block: exit %d, want 1 and high_alarm named", code)
 	}
-	if got := holding(t, srv.Addr, 2, 0); got != 100 {
-		t.Errorf("holding 0 is %d, want 100: nothing may be written when one setting cannot be read", got)
-	}
+	wantHolding(t, srv, 2, 0, 100, "when one setting cannot be read (nothing may be written)")
 }
 
 // TestApplyBaudRTU sets the line speed on an RS-485 bus (pymodbus RTU on
@@ -220,7 +214,5 @@ func TestApplyConfigDevice(t *testing.T) {
 	if !strings.Contains(out, `set address: "7" for device gas-1 in `+file) {
 		t.Errorf("want the config's address named")
 	}
-	if got := holding(t, srv.Addr, 1, 0); got != 150 {
-		t.Errorf("holding 0 of unit 1 is %d, want 150", got)
-	}
+	wantHolding(t, srv, 1, 0, 150, "after the apply")
 }
