@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
@@ -35,6 +35,19 @@ func gasModel() *Model {
 // gasSlave answers like a gas detector reading gas*0.1 %LEL with status.
 func gasSlave(id byte, gas, status uint16) testenv.ModbusSlave {
 	return testenv.ModbusSlave{ID: id, Input: []uint16{gas, status, 0, 0}, Holding: make([]uint16, 40)}
+}
+
+// metricValue reads a counter or gauge through client_model, as the
+// other packages' tests do (DEPENDENCIES.md).
+func metricValue(m prometheus.Metric) float64 {
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		panic(err)
+	}
+	if c := pb.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return pb.GetGauge().GetValue()
 }
 
 // batches is a Publisher that hands every batch to the test.
@@ -187,7 +200,7 @@ func TestDriverServerRestart(t *testing.T) {
 	out.next(t, 10*time.Second, "a read from the restarted server", hasReading("gas", 20))
 	failures := 0.0
 	for _, k := range failureKinds {
-		failures += testutil.ToFloat64(d.failures.WithLabelValues("gas-1", k))
+		failures += metricValue(d.failures.WithLabelValues("gas-1", k))
 	}
 	if failures == 0 {
 		t.Error("the restart cost no failed poll; was the connection really cut?")
@@ -207,7 +220,7 @@ func TestDriverOfflineOnline(t *testing.T) {
 	if e := b.Events[0]; e.Severity != shouwang.Fault || !strings.Contains(e.Message, "slave 1 at "+srv.Addr) {
 		t.Errorf("offline event %+v", e)
 	}
-	if v := testutil.ToFloat64(d.online.WithLabelValues("gas-1")); v != 0 {
+	if v := metricValue(d.online.WithLabelValues("gas-1")); v != 0 {
 		t.Errorf("online gauge %v while offline", v)
 	}
 	srv.ReviveSlave(t, 1)
@@ -216,7 +229,7 @@ func TestDriverOfflineOnline(t *testing.T) {
 	if got, want := kinds(b.Events), []string{"fault/fault", "high_clear/info", "low_clear/info", "online/info"}; !slices.Equal(got, want) {
 		t.Errorf("events on coming back %v, want %v", got, want)
 	}
-	if n := testutil.ToFloat64(d.failures.WithLabelValues("gas-1", "timeout")); n < 2 {
+	if n := metricValue(d.failures.WithLabelValues("gas-1", "timeout")); n < 2 {
 		t.Errorf("%v timeouts counted, want at least OfflineAfter (2)", n)
 	}
 }
@@ -267,9 +280,18 @@ func TestDriverMetrics(t *testing.T) {
 	if err := reg.Register(drv.(prometheus.Collector)); err != nil {
 		t.Fatal(err)
 	}
-	n, err := testutil.GatherAndCount(reg, "shouwang_modbus_failures_total")
-	if err != nil || n != len(failureKinds) {
-		t.Errorf("%d failure series (%v), want %d", n, err, len(failureKinds))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range families {
+		if f.GetName() == "shouwang_modbus_failures_total" {
+			n = len(f.GetMetric())
+		}
+	}
+	if n != len(failureKinds) {
+		t.Errorf("%d failure series, want %d", n, len(failureKinds))
 	}
 	if err := drv.Close(); err != nil {
 		t.Error(err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
@@ -75,7 +74,7 @@ func TestDriverGarbledFrames(t *testing.T) {
 		t.Errorf("first good reading %v, want 44.4 (33.3 would be the late answer taken for the next)", r.Value)
 	}
 	for _, kind := range []string{"crc", "frame", "timeout"} {
-		if n := testutil.ToFloat64(d.failures.WithLabelValues("gas-1", kind)); n < 1 {
+		if n := metricValue(d.failures.WithLabelValues("gas-1", kind)); n < 1 {
 			t.Errorf("%s failures: %v, want at least 1", kind, n)
 		}
 	}
