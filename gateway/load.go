@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
-	firmwareconfigs "github.com/shouwang-iot/shouwang/firmware-configs"
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 )
@@ -162,21 +160,15 @@ func (l *loader) relative(p string) string {
 }
 
 func (l *loader) loadProfiles() {
-	fsyss := []fs.FS{firmwareconfigs.FS}
-	dirs := []string{"firmware-configs"}
-	if dir := l.plan.Config.Gateway.Profiles; dir != "" {
-		// Messages name the folder as the config does, from the config's
-		// folder; the gateway reads it by its absolute path.
-		shown := dir
-		if !filepath.IsAbs(dir) {
-			shown = filepath.Join(filepath.Dir(l.plan.File), dir)
-		}
-		dir = l.relative(dir)
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			l.errorf("gateway.profiles", "%q is not a readable directory (a folder of device profile *.yaml files)", dir)
-		} else {
-			fsyss, dirs = append(fsyss, os.DirFS(dir)), append(dirs, shown)
-		}
+	// Messages name the folder as the config does, from the config's
+	// folder; the gateway reads it by its absolute path.
+	dir, shown := l.plan.Config.Gateway.Profiles, l.plan.Config.Gateway.Profiles
+	if dir != "" && !filepath.IsAbs(dir) {
+		shown = filepath.Join(filepath.Dir(l.plan.File), dir)
+	}
+	fsyss, dirs, err := profileSources(l.relative(dir), shown)
+	if err != nil {
+		l.errorf("gateway.profiles", "%v", err)
 	}
 	profiles, errs := loadProfiles(fsyss, dirs)
 	l.plan.Profiles = profiles
@@ -438,26 +430,15 @@ func (l *loader) driverModels(drv *driverSection) map[string]shouwang.ModelConfi
 		prof := l.plan.Profiles[d.Profile]
 		switch {
 		case d.Profile == "":
-			l.errorf(drv.devicePath[i]+".profile", "must be set: a %s device is read through its profile's %s section (valid: %s)", drv.typ, drv.typ, strings.Join(l.profilesWith(drv.typ), ", "))
+			l.errorf(drv.devicePath[i]+".profile", "must be set: a %s device is read through its profile's %s section (valid: %s)", drv.typ, drv.typ, strings.Join(ProfilesWith(l.plan.Profiles, drv.typ), ", "))
 		case prof == nil: // reported by checkDevices
 		case prof.Drivers[drv.typ] == nil:
-			l.errorf(drv.devicePath[i]+".profile", "profile %s has no %s section, so driver %s cannot read it (profiles with one: %s)", d.Profile, drv.typ, drv.name, strings.Join(l.profilesWith(drv.typ), ", "))
+			l.errorf(drv.devicePath[i]+".profile", "profile %s has no %s section, so driver %s cannot read it (profiles with one: %s)", d.Profile, drv.typ, drv.name, strings.Join(ProfilesWith(l.plan.Profiles, drv.typ), ", "))
 		default:
 			models[d.Profile] = prof.Drivers[drv.typ]
 		}
 	}
 	return models
-}
-
-// profilesWith lists the profiles that have a section for driver type typ.
-func (l *loader) profilesWith(typ string) []string {
-	var out []string
-	for _, name := range sortedKeys(l.plan.Profiles) {
-		if l.plan.Profiles[name].Drivers[typ] != nil {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 var deviceRef = regexp.MustCompile(`^devices\["([^"]*)"\](.*)$`)

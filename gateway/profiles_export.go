@@ -16,13 +16,9 @@ import (
 // profile files; a dir that is not a readable directory is an error of
 // its own.
 func LoadProfiles(dir string) (map[string]*Profile, error) {
-	fsyss := []fs.FS{firmwareconfigs.FS}
-	dirs := []string{"firmware-configs"}
-	if dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("profiles: %q is not a readable directory (a folder of device profile *.yaml files)", dir)
-		}
-		fsyss, dirs = append(fsyss, os.DirFS(dir)), append(dirs, dir)
+	fsyss, dirs, err := profileSources(dir, dir)
+	if err != nil {
+		return nil, fmt.Errorf("profiles: %w", err)
 	}
 	profiles, errs := loadProfiles(fsyss, dirs)
 	if len(errs) > 0 {
@@ -30,4 +26,30 @@ func LoadProfiles(dir string) (map[string]*Profile, error) {
 		return nil, errs
 	}
 	return profiles, nil
+}
+
+// profileSources are the file systems profiles are read from, in order:
+// the built-in ones, then dir if it is set; shown is how messages name dir.
+func profileSources(dir, shown string) ([]fs.FS, []string, error) {
+	fsyss := []fs.FS{firmwareconfigs.FS}
+	dirs := []string{"firmware-configs"}
+	if dir == "" {
+		return fsyss, dirs, nil
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fsyss, dirs, fmt.Errorf("%q is not a readable directory (a folder of device profile *.yaml files)", dir)
+	}
+	return append(fsyss, os.DirFS(dir)), append(dirs, shown), nil
+}
+
+// ProfilesWith lists, sorted, the profiles that have a section for
+// driver type typ ("modbus").
+func ProfilesWith(profiles map[string]*Profile, typ string) []string {
+	var out []string
+	for _, name := range sortedKeys(profiles) {
+		if profiles[name].Drivers[typ] != nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -25,6 +25,10 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// defaultConfigFile is the config file `shouwang run` reads when -c is not
+// given; the installer commands look DEVICE arguments up in it.
+const defaultConfigFile = "/etc/shouwang/shouwang.yaml"
+
 const usage = `Usage: shouwang <command> [arguments]
 
 Commands:

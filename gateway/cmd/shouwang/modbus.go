@@ -25,10 +25,6 @@ import (
 	"github.com/shouwang-iot/shouwang/gateway"
 )
 
-// defaultConfigFile is the config file `shouwang run` reads when -c is not
-// given; DEVICE arguments are looked up in it.
-const defaultConfigFile = "/etc/shouwang/shouwang.yaml"
-
 const modbusUsage = `Usage:
   shouwang modbus scan BUS [--ids 1-247] [--timeout 200ms] [--profiles DIR]
   shouwang modbus read DEVICE [--config FILE]
@@ -345,7 +341,7 @@ func (tf *targetFlags) fromFlags(set map[string]bool) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	valid := listOrNone(modbusProfiles(profiles))
+	valid := listOrNone(gateway.ProfilesWith(profiles, "modbus"))
 	if *tf.profile == "" {
 		return nil, usagef("--profile MODEL is needed with --port/--address (valid: %s)", valid)
 	}
@@ -358,18 +354,6 @@ func (tf *targetFlags) fromFlags(set map[string]bool) (*target, error) {
 		return nil, usagef("profile %s has no modbus section, so it cannot be read over Modbus (profiles with one: %s)", *tf.profile, valid)
 	}
 	return &target{link: lc, slave: byte(*tf.id), profile: *tf.profile, model: m}, nil
-}
-
-// modbusProfiles lists the profiles with a modbus section, in order.
-func modbusProfiles(profiles map[string]*gateway.Profile) []string {
-	var out []string
-	for name, p := range profiles {
-		if _, ok := p.Drivers["modbus"].(*modbus.Model); ok {
-			out = append(out, name)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 func listOrNone(xs []string) string {

@@ -142,7 +142,7 @@ func parseIDs(s, transport string) ([]byte, error) {
 // profiles that have none. With no identify register at all, the probe is
 // holding register 0, which tells only whether something answers.
 func identifyProbes(profiles map[string]*gateway.Profile) (probes []probe, without []string) {
-	for _, name := range modbusProfiles(profiles) {
+	for _, name := range gateway.ProfilesWith(profiles, "modbus") {
 		m := profiles[name].Drivers["modbus"].(*modbus.Model)
 		if m.Identify == nil {
 			without = append(without, name)
