@@ -360,9 +360,9 @@ func checkEvent(fe *shouwang.FieldErrors, path, kind string) {
 	switch {
 	case kind == "":
 		fe.Add(path, "must be set (an event the profile lists, e.g. fault)")
-	case kind == "online" || kind == "offline":
+	case kind == WentOffline.String() || kind == CameBack.String():
 		fe.Add(path, "%q is reported by the driver itself, not by a status register", kind)
-	case strings.HasSuffix(kind, "_clear"):
+	case shouwang.IsClearKind(kind):
 		fe.Add(path, "%q is a clear event; it follows by itself when the condition ends", kind)
 	}
 }

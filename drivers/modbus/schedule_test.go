@@ -2,6 +2,7 @@ package modbus
 
 import (
 	"fmt"
+	"github.com/shouwang-iot/shouwang"
 	"math"
 	"slices"
 	"testing"
@@ -34,6 +35,10 @@ func TestStateChangeString(t *testing.T) {
 		if got := c.String(); got != want {
 			t.Errorf("StateChange(%d).String() = %q, want %q", c, got, want)
 		}
+	}
+	// The rules clear an offline condition on the kind ClearKind names.
+	if got := shouwang.ClearKind(WentOffline.String()); got != CameBack.String() {
+		t.Errorf("ClearKind(%q) = %q, but a device coming back reports %q", WentOffline, got, CameBack)
 	}
 }
 
