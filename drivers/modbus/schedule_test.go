@@ -2,11 +2,12 @@ package modbus
 
 import (
 	"fmt"
-	"github.com/shouwang-iot/shouwang"
 	"math"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/shouwang-iot/shouwang"
 )
 
 var schedT0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
