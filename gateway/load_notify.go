@@ -62,10 +62,10 @@ func (l *loader) decodeNotify(sites siteMap) {
 		if cfg.TopicPrefix == "" {
 			cfg.TopicPrefix = "shouwang/" + c.Gateway.Name
 		}
-		if other, ok := clients[[2]string{cfg.Broker, cfg.ClientID}]; ok {
-			l.errorf(p+".client_id", "%q is also notifier %s's client id on %s (two clients with one id keep disconnecting each other)", cfg.ClientID, other, cfg.Broker)
+		if other, ok := clients[[2]string{cfg.URL, cfg.ClientID}]; ok {
+			l.errorf(p+".client_id", "%q is also notifier %s's client id on %s (two clients with one id keep disconnecting each other)", cfg.ClientID, other, cfg.URL)
 		}
-		clients[[2]string{cfg.Broker, cfg.ClientID}] = cfg.Name
+		clients[[2]string{cfg.URL, cfg.ClientID}] = cfg.Name
 		cfg.CA, cfg.Cert, cfg.Key = l.relative(cfg.CA), l.relative(cfg.Cert), l.relative(cfg.Key)
 		l.locate(p, cfg.Validate())
 		checkGrids(p, cfg.Route)

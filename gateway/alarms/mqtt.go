@@ -3,42 +3,28 @@ package alarms
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
 // MQTTConfig is one entry of the config's notify.mqtt list.
 type MQTTConfig struct {
 	Name string `yaml:"name"`
-	// Broker is tcp://host:1883, ssl://host:8883 (also mqtt://, mqtts://,
-	// ws://, wss://).
-	Broker string `yaml:"broker"`
-	// ClientID names the gateway to the broker (its ACLs, its logs); it
-	// must be unique there. The gateway fills in
-	// "shouwang-<gateway name>-<name>" when empty.
-	ClientID string          `yaml:"client_id"`
-	Username string          `yaml:"username"`
-	Password shouwang.Secret `yaml:"password"`
-	// CA verifies the broker's certificate (PEM); Cert and Key are the
-	// gateway's client certificate, when the broker asks for one.
-	CA   string `yaml:"ca"`
-	Cert string `yaml:"cert"`
-	Key  string `yaml:"key"`
+	// Broker is where to publish; left out, the gateway's embedded
+	// broker. The gateway fills in a ClientID of
+	// "shouwang-<gateway name>-<name>" when it is empty.
+	mqttconn.Broker `yaml:",inline"`
 	// TopicPrefix starts every topic: <prefix>/alarms/<id>/<kind> for each
 	// transition, <prefix>/devices/<device>/alarm (retained) for each
 	// device's open alarms. The gateway fills in "shouwang/<gateway name>"
@@ -50,32 +36,18 @@ type MQTTConfig struct {
 	Route   Route         `yaml:"route"`
 }
 
+// MQTTBroker lets the gateway fill in the embedded broker.
+func (c *MQTTConfig) MQTTBroker() *mqttconn.Broker { return &c.Broker }
+
 // DefaultMQTTConfig is the one place the MQTT notifier's defaults live.
 func DefaultMQTTConfig() MQTTConfig { return MQTTConfig{Timeout: 10 * time.Second} }
-
-var mqttSchemes = []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}
 
 // Validate reports every problem as FieldErrors. It does no I/O.
 func (c *MQTTConfig) Validate() error {
 	var fe shouwang.FieldErrors
-	switch u, err := url.Parse(c.Broker); {
-	case c.Broker == "":
-		fe.Add("broker", "is required (e.g. tcp://127.0.0.1:1883 or ssl://broker:8883)")
-	case err != nil || u.Host == "":
-		fe.Add("broker", "is not a broker address (want scheme://host:port, e.g. tcp://127.0.0.1:1883)")
-	case u.User != nil:
-		fe.Add("broker", "must not hold a user or password (use username and password)")
-	case !slices.Contains(mqttSchemes, u.Scheme):
-		fe.Add("broker", "scheme %q is not supported (valid: %s)", u.Scheme, strings.Join(mqttSchemes, ", "))
-	}
+	c.Broker.Validate(&fe, true)
 	if strings.ContainsAny(c.TopicPrefix, "+#") || strings.HasSuffix(c.TopicPrefix, "/") {
 		fe.Add("topic_prefix", "%q may not hold wildcards (+, #) or end in / (e.g. shouwang/sunshine)", c.TopicPrefix)
-	}
-	if (c.Cert == "") != (c.Key == "") {
-		fe.Add("cert", "cert and key go together (the client certificate and its private key, PEM files)")
-	}
-	if c.Password != "" && c.Username == "" {
-		fe.Add("username", "is required when a password is set")
 	}
 	if c.Timeout <= 0 {
 		fe.Add("timeout", "is %v (want a positive duration, e.g. 10s)", c.Timeout)
@@ -114,52 +86,21 @@ func NewMQTT(c MQTTConfig, logger *slog.Logger) (*MQTT, error) {
 	}
 	down := make(chan struct{})
 	close(down)
-	n := &MQTT{cfg: c, logger: logger.With("broker", c.Broker), up: make(chan struct{}), down: down,
+	n := &MQTT{cfg: c, logger: logger.With("broker", c.URL), up: make(chan struct{}), down: down,
 		open: map[string]map[uint64]Message{}, dirty: map[string]bool{}}
-	opts := paho.NewClientOptions().AddBroker(c.Broker).SetClientID(c.ClientID).
-		// The journal, not paho's store or the broker's session, keeps
-		// what was not acknowledged; paho's resume of stored messages
-		// after a reconnect also races with a publish made right then
-		// (it sets DUP on the packet being written).
-		SetCleanSession(true).SetStore(noStore{}).SetAutoReconnect(true).SetConnectRetry(true).
+	opts, err := c.Options()
+	if err != nil {
+		return nil, err
+	}
+	// The journal, not paho's store or the broker's session, keeps what
+	// was not acknowledged.
+	opts.SetCleanSession(true).SetStore(mqttconn.NoStore{}).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(10 * time.Second).
 		SetConnectTimeout(c.Timeout).SetWriteTimeout(c.Timeout).SetKeepAlive(30 * time.Second).
 		SetOnConnectHandler(func(paho.Client) { n.setUp(true); n.republish() }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) { n.setUp(false); n.logger.Warn("MQTT connection lost", "err", err) })
-	if c.Username != "" {
-		opts.SetUsername(c.Username).SetPassword(c.Password.Reveal())
-	}
-	if c.CA != "" || c.Cert != "" {
-		tc, err := tlsConfig(c)
-		if err != nil {
-			return nil, err
-		}
-		opts.SetTLSConfig(tc)
-	}
 	n.client = paho.NewClient(opts)
 	return n, nil
-}
-
-func tlsConfig(c MQTTConfig) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if c.CA != "" {
-		pem, err := os.ReadFile(c.CA)
-		if err != nil {
-			return nil, fmt.Errorf("ca: %w", err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca: %s holds no PEM certificate", c.CA)
-		}
-	}
-	if c.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
-		if err != nil {
-			return nil, fmt.Errorf("cert/key: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 func (n *MQTT) setUp(up bool) {
@@ -354,15 +295,3 @@ func (n *MQTT) Close() error {
 	n.client.Disconnect(250)
 	return nil
 }
-
-// noStore keeps nothing: a message lost with a connection is offered
-// again from the journal.
-type noStore struct{}
-
-func (noStore) Open()                             {}
-func (noStore) Put(string, packets.ControlPacket) {}
-func (noStore) Get(string) packets.ControlPacket  { return nil }
-func (noStore) All() []string                     { return nil }
-func (noStore) Del(string)                        {}
-func (noStore) Close()                            {}
-func (noStore) Reset()                            {}

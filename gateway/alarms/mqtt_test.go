@@ -76,7 +76,7 @@ func upTo(t *testing.T, ch <-chan received, topic string) []received {
 func mqttNotifier(t *testing.T, mq *testenv.Mosquitto) *MQTT {
 	t.Helper()
 	c := DefaultMQTTConfig()
-	c.Name, c.Broker, c.ClientID, c.TopicPrefix = "room", "ssl://"+mq.TLSAddr, "gw-room", prefix
+	c.Name, c.URL, c.ClientID, c.TopicPrefix = "room", "ssl://"+mq.TLSAddr, "gw-room", prefix
 	c.Username, c.Password, c.CA = mq.User, shouwang.Secret(mq.Password), mq.CAFile
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
