@@ -15,18 +15,18 @@ import (
 	"time"
 )
 
-// tlsFiles are the PEM files writeTLSFiles makes.
-type tlsFiles struct {
+// TLSFiles are the PEM files WriteTLSFiles makes.
+type TLSFiles struct {
 	CA, ServerCert, ServerKey, ClientCert, ClientKey string
 }
 
-// writeTLSFiles writes into dir a fresh CA, a server certificate for
+// WriteTLSFiles writes into dir a fresh CA, a server certificate for
 // DNS:localhost and IP:127.0.0.1, and a client certificate, both signed by
 // the CA. Keys are ECDSA P-256 in PKCS#8, which OpenSSL 3 (Mosquitto's TLS)
 // accepts; made in process, so openssl need not be installed.
-func writeTLSFiles(tb testing.TB, dir string) tlsFiles {
+func WriteTLSFiles(tb testing.TB, dir string) TLSFiles {
 	tb.Helper()
-	f := tlsFiles{
+	f := TLSFiles{
 		CA:         filepath.Join(dir, "ca.pem"),
 		ServerCert: filepath.Join(dir, "server.pem"),
 		ServerKey:  filepath.Join(dir, "server.key"),

@@ -39,6 +39,12 @@ type Mosquitto struct {
 // user and lose access to its files. It is ready when an MQTT CONNECT with
 // the password is accepted on both listeners, which also proves the port is
 // this broker's and not another's.
+//
+// It queues without limit for an offline persistent session
+// (max_queued_messages 0; the default 1000 drops the rest of a long
+// outage) and keeps up to 1000 QoS 1/2 messages in flight per client
+// (max_inflight_messages; the default 20 caps a client that acknowledges
+// only after an fsync at 20 messages per fsync).
 func StartMosquitto(tb testing.TB) *Mosquitto {
 	tb.Helper()
 	Require(tb, "mosquitto", "mosquitto_passwd")
@@ -50,7 +56,7 @@ func StartMosquitto(tb testing.TB) *Mosquitto {
 		conf:     filepath.Join(dir, "mosquitto.conf"),
 		logPath:  filepath.Join(dir, "mosquitto.log"),
 	}
-	files := writeTLSFiles(tb, dir)
+	files := WriteTLSFiles(tb, dir)
 	m.CAFile, m.CertFile, m.KeyFile = files.CA, files.ClientCert, files.ClientKey
 
 	passwd := filepath.Join(dir, "passwd")
@@ -76,6 +82,8 @@ user root
 persistence true
 persistence_location %s/
 autosave_interval 1
+max_queued_messages 0
+max_inflight_messages 1000
 log_dest stderr
 log_timestamp_format %%H:%%M:%%S
 listener %s 127.0.0.1
