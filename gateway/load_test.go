@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,18 +72,34 @@ func TestSamplesLoad(t *testing.T) {
 	if from < 0 || to < from {
 		t.Fatal("cannot find the drivers section of the example config")
 	}
+	profiles, err := LoadProfiles("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MQTT_PASSWORD", "sample-password")
 	for _, m := range DriverModules() {
 		t.Run(m.ID, func(t *testing.T) {
 			// The sample replaces the example's drivers; its devices are the
 			// example's, moved onto the sample's driver, each with its own
-			// address.
+			// address, and with a profile the driver reads (of the same
+			// type where there is one).
+			typ := strings.TrimPrefix(m.ID, "driver.")
+			readable := ProfilesWith(profiles, typ)
+			devices := regexp.MustCompile(`(?m)^    profile: (\S+)$`).ReplaceAllStringFunc(example[:from], func(line string) string {
+				have := profiles[strings.TrimPrefix(line, "    profile: ")]
+				if m.Model == nil || have.Drivers[typ] != nil {
+					return line
+				}
+				i := slices.IndexFunc(readable, func(name string) bool { return profiles[name].Type == have.Type })
+				return "    profile: " + readable[max(i, 0)]
+			})
 			sample := strings.TrimSpace(string(m.Sample))
 			name := regexp.MustCompile(`(?m)^- name: (\S+)`).FindStringSubmatch(sample)
 			if name == nil {
 				t.Fatal("the sample has no `- name:` line")
 			}
 			k := 0
-			devices := regexp.MustCompile(`(?m)^    driver: sim$`).ReplaceAllStringFunc(example[:from], func(string) string {
+			devices = regexp.MustCompile(`(?m)^    driver: sim$`).ReplaceAllStringFunc(devices, func(string) string {
 				k++
 				return fmt.Sprintf("    driver: %s\n    address: \"%d\"", name[1], k)
 			})

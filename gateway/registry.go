@@ -6,6 +6,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/modbus"
+	"github.com/shouwang-iot/shouwang/drivers/mqtt"
 	"github.com/shouwang-iot/shouwang/drivers/sim"
 	"github.com/shouwang-iot/shouwang/gateway/sinks/influxdb"
 )
@@ -37,6 +38,8 @@ var (
 		DriverModule{ID: "driver.sim", Sample: sim.Sample, New: func() shouwang.DriverConfig { c := sim.DefaultConfig(); return &c }},
 		DriverModule{ID: "driver.modbus", Sample: modbus.Sample, New: func() shouwang.DriverConfig { c := modbus.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(modbus.Model) }},
+		DriverModule{ID: "driver.mqtt", Sample: mqtt.Sample, New: func() shouwang.DriverConfig { c := mqtt.DefaultConfig(); return &c },
+			Model: func() shouwang.ModelConfig { return new(mqtt.Model) }},
 	)
 	sinkModules = registerSinks(
 		SinkModule{ID: "sink.influxdb", Sample: influxdb.Sample, New: func() shouwang.SinkConfig { c := influxdb.DefaultConfig(); return &c }},

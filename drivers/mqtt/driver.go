@@ -1,0 +1,308 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/mqttconn"
+)
+
+// Driver subscribes and turns messages into readings and events.
+//
+// paho's router hands every message to receive, in order; one goroutine
+// (collect) takes what has queued, decodes it into one batch, publishes it
+// (which returns once the batch is durable) and only then acknowledges
+// the messages, in the order they came. While one batch is committed the
+// next queues up, so the outbox's fsync is shared by as many messages as
+// the broker keeps in flight.
+type Driver struct {
+	cfg     Config
+	logger  *slog.Logger
+	now     func() time.Time
+	subs    []*subscription
+	devices map[string]*deviceState // by address
+	metrics *metrics
+	// unmatched logs messages on topics no subscription matches.
+	unmatched badLog
+
+	msgs       chan paho.Message
+	stop       chan struct{} // closed by Close: receive stops waiting
+	subscribed chan error    // the first subscription's outcome
+
+	mu        sync.Mutex // guards client and cancel
+	client    paho.Client
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// subscription is a Subscription with its state; only collect touches it.
+type subscription struct {
+	Subscription
+	qos     byte
+	caps    []string
+	point   int // the {point} capture, or -1
+	places  []placeCheck
+	keyBuf  []byte
+	counted *badLog
+}
+
+// placeCheck is a capture that names part of the device's location.
+type placeCheck struct {
+	capture int
+	name    string
+	want    func(shouwang.Location) string
+}
+
+// places are the captures checked against the map. The community is not:
+// the map knows it by its name (阳光花园), a topic by an id.
+var places = map[string]func(shouwang.Location) string{
+	"building":  func(l shouwang.Location) string { return l.Building },
+	"unit":      func(l shouwang.Location) string { return l.Unit },
+	"floor":     func(l shouwang.Location) string { return strconv.Itoa(l.Floor) },
+	"room":      func(l shouwang.Location) string { return l.Room },
+}
+
+func newDriver(c Config, env shouwang.DriverEnv) *Driver {
+	logger := env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Driver{cfg: c, logger: logger, now: env.Now, devices: map[string]*deviceState{},
+		msgs: make(chan paho.Message, 2*c.MaxBatch), stop: make(chan struct{}), subscribed: make(chan error, 1)}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	var names []string
+	for _, s := range c.Subscriptions {
+		sub := &subscription{Subscription: s, qos: 1, caps: make([]string, len(s.pattern.Names())), point: -1,
+			counted: &badLog{}}
+		if s.QoS != nil {
+			sub.qos = byte(*s.QoS)
+		}
+		for i, n := range s.pattern.Names() {
+			if n == "point" {
+				sub.point = i
+			}
+			if want, ok := places[n]; ok {
+				sub.places = append(sub.places, placeCheck{i, n, want})
+			}
+		}
+		d.subs = append(d.subs, sub)
+		names = append(names, s.Topic)
+	}
+	for _, dev := range env.Devices {
+		m := env.Models[dev.Profile].(*Model)
+		st := &deviceState{dev: dev, model: m, flags: make([]int8, len(m.Flags))}
+		for i := range st.flags {
+			st.flags[i] = -1
+		}
+		d.devices[deviceKey(dev)] = st
+	}
+	d.metrics = newMetrics(env.Name, names)
+	return d
+}
+
+// Start connects, subscribes, and returns once the subscriptions are
+// granted; an error says why not (refused credentials, a subscription
+// the broker's ACL denies). paho reconnects by itself after that.
+func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
+	opts, err := d.cfg.Options()
+	if err != nil {
+		return err
+	}
+	opts.SetCleanSession(false).SetStore(mqttconn.NoStore{}).SetAutoAckDisabled(true).SetOrderMatters(true).
+		SetAutoReconnect(true).SetConnectRetry(false).SetMaxReconnectInterval(30 * time.Second).
+		SetConnectTimeout(d.cfg.ConnectTimeout).SetKeepAlive(d.cfg.KeepAlive).
+		SetDefaultPublishHandler(d.receive).
+		SetOnConnectHandler(d.onConnect).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			d.metrics.connected.Set(0)
+			d.logger.Warn("MQTT connection lost; reconnecting", "broker", d.cfg.URL, "err", err)
+		})
+	for len(d.subscribed) > 0 { // the outcome of an earlier, failed Start
+		<-d.subscribed
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.collect(runCtx, pub)
+	}()
+	client := paho.NewClient(opts)
+	err = wait(ctx, client.Connect())
+	if err != nil {
+		err = fmt.Errorf("connect to %s: %w", d.cfg.URL, err)
+	} else {
+		select {
+		case err = <-d.subscribed:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		client.Disconnect(0)
+		cancel()
+		d.wg.Wait()
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.client, d.cancel = client, cancel
+	return nil
+}
+
+func wait(ctx context.Context, t paho.Token) error {
+	select {
+	case <-t.Done():
+		return t.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// onConnect subscribes after every connect: a persistent session keeps
+// the subscriptions, but a broker that lost its state (restarted without
+// persistence) has forgotten them.
+func (d *Driver) onConnect(c paho.Client) {
+	filters := map[string]byte{}
+	for _, s := range d.subs {
+		filters[s.pattern.Filter()] = s.qos
+	}
+	t := c.SubscribeMultiple(filters, nil)
+	t.Wait()
+	err := t.Error()
+	if err == nil {
+		for filter, granted := range t.(*paho.SubscribeToken).Result() {
+			if granted == 0x80 {
+				err = errors.Join(err, fmt.Errorf("the broker refused the subscription to %s (its ACL?)", filter))
+			}
+		}
+	}
+	if err != nil {
+		d.logger.Error("MQTT subscribe failed", "broker", d.cfg.URL, "err", err)
+	} else {
+		d.metrics.connected.Set(1)
+		d.logger.Info("MQTT connected and subscribed", "broker", d.cfg.URL, "subscriptions", len(filters))
+	}
+	select {
+	case d.subscribed <- err:
+	default:
+	}
+}
+
+// receive runs on paho's router goroutine: a full queue holds it back,
+// and with it the broker, which keeps the rest in its session.
+func (d *Driver) receive(_ paho.Client, m paho.Message) {
+	select {
+	case d.msgs <- m:
+	case <-d.stop: // not acknowledged: the broker sends it again
+	}
+}
+
+// collect commits what queued and acknowledges it, until ctx ends.
+func (d *Driver) collect(ctx context.Context, pub shouwang.Publisher) {
+	batch := make([]paho.Message, 0, d.cfg.MaxBatch)
+	for {
+		select {
+		case m := <-d.msgs:
+			batch = append(batch, m)
+		case <-ctx.Done():
+			return
+		}
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case m := <-d.msgs:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		now := d.now()
+		b := shouwang.Batch{Readings: make([]shouwang.Reading, 0, 2*len(batch))}
+		for _, m := range batch {
+			d.read(m, now, &b)
+		}
+		if b.Len() > 0 {
+			if err := pub.Publish(ctx, b); err != nil {
+				// Not durable, so not acknowledged: the broker keeps the
+				// messages in the session and sends them again.
+				return
+			}
+		}
+		for i, m := range batch {
+			m.Ack()
+			batch[i] = nil
+		}
+		d.metrics.messages.Add(float64(len(batch)))
+		batch = batch[:0]
+	}
+}
+
+// read decodes one message into b, or counts and logs why it cannot.
+func (d *Driver) read(m paho.Message, now time.Time, b *shouwang.Batch) {
+	topic, payload := m.Topic(), m.Payload()
+	var sub *subscription
+	for _, s := range d.subs {
+		if s.pattern.Match(topic, s.caps) {
+			sub = s
+			break
+		}
+	}
+	if sub == nil {
+		// A subscription of an earlier config, kept by the session.
+		d.bad(nil, fail(reasonUnknown, "the topic matches no subscription"), topic, payload, now)
+		return
+	}
+	if len(payload) > int(d.cfg.MaxPayload) {
+		d.bad(sub, fail(reasonTooLarge, "%d bytes (max_payload %v)", len(payload), d.cfg.MaxPayload), topic, payload, now)
+		return
+	}
+	sub.keyBuf = sub.device.build(sub.keyBuf[:0], sub.caps)
+	dev := d.devices[string(sub.keyBuf)]
+	if dev == nil {
+		d.bad(sub, fail(reasonUnknown, "no device has address %q on this driver", clip(string(sub.keyBuf))), topic, payload, now)
+		return
+	}
+	for _, pc := range sub.places {
+		if got, want := sub.caps[pc.capture], pc.want(dev.dev.Location); got != want {
+			// The map is what an installer placed; the reading is kept.
+			d.bad(sub, fail(reasonLocation, "the topic's %s is %q, device %s is placed in %s %q", pc.name, clip(got), dev.dev.ID, pc.name, want), topic, payload, now)
+		}
+	}
+	point := ""
+	if sub.point >= 0 {
+		point = sub.caps[sub.point]
+	}
+	if p := dev.decode(payload, point, now, b); p != nil {
+		d.bad(sub, p, topic, payload, now)
+	}
+}
+
+// Close stops the driver and waits for its goroutines. Messages not yet
+// committed are not acknowledged; the broker sends them again.
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() {
+		close(d.stop)
+		d.mu.Lock()
+		client, cancel := d.client, d.cancel
+		d.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+		d.wg.Wait()
+		if client != nil {
+			client.Disconnect(250)
+		}
+		d.metrics.connected.Set(0)
+	})
+	return nil
+}

@@ -1,0 +1,363 @@
+package mqtt
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shouwang-iot/shouwang"
+	"github.com/tidwall/gjson"
+)
+
+// Why a message, or part of one, could not be read: the reason label of
+// shouwang_mqtt_bad_messages_total.
+const (
+	reasonTooLarge  = "too_large"         // over max_payload
+	reasonMalformed = "malformed"         // not JSON / not a number / not key=value
+	reasonBadValue  = "bad_value"         // a field of the wrong type, a flag neither true nor false, an unknown event
+	reasonNoFields  = "no_fields"         // none of the model's fields is there
+	reasonBadTime   = "bad_time"          // a timestamp that does not parse or is before 2000; the receive time is used
+	reasonUnknown   = "unknown_device"    // the topic names no device placed on the driver
+	reasonLocation  = "location_mismatch" // the topic's building/unit/floor/room differ from the map's
+)
+
+// problem is why a message, or part of it, could not be read.
+type problem struct {
+	reason string
+	detail string
+}
+
+func (p *problem) Error() string { return p.reason + ": " + p.detail }
+
+func fail(reason, format string, args ...any) *problem {
+	return &problem{reason: reason, detail: fmt.Sprintf(format, args...)}
+}
+
+// deviceState is what the driver remembers of one device between
+// messages: the last value of each flag (-1 before the first).
+type deviceState struct {
+	dev   shouwang.Device
+	model *Model
+	flags []int8
+}
+
+// minTime is the earliest timestamp taken from a device: anything before
+// is a clock that was never set.
+var minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// decode appends what payload says about d to b. point is the topic's
+// {point} capture, or "". The parts that read are kept even when another
+// part does not; the first problem is returned.
+func (d *deviceState) decode(payload []byte, point string, recv time.Time, b *shouwang.Batch) *problem {
+	m := d.model
+	switch m.Format {
+	case FormatNumber:
+		return d.decodeNumber(payload, point, recv, b)
+	case FormatJSON:
+		if !gjson.ValidBytes(payload) {
+			return fail(reasonMalformed, "not JSON")
+		}
+		if p := firstNonSpace(payload); p != '{' {
+			return fail(reasonMalformed, "JSON but not an object")
+		}
+		return d.decodeFields(func(path string) (field, bool) {
+			r := gjson.GetBytes(payload, path)
+			if !r.Exists() || r.Type == gjson.Null {
+				return field{}, false
+			}
+			return jsonField(r), true
+		}, recv, b)
+	default: // FormatKV
+		pairs, err := kvPairs(payload)
+		if err != nil {
+			return fail(reasonMalformed, "%v", err)
+		}
+		return d.decodeFields(func(key string) (field, bool) {
+			for _, kv := range pairs {
+				if kv[0] == key {
+					return field{text: kv[1], isText: true}, true
+				}
+			}
+			return field{}, false
+		}, recv, b)
+	}
+}
+
+// field is one value found in a message: a JSON number, bool or string,
+// or a kv value (always text).
+type field struct {
+	num    float64
+	text   string
+	isNum  bool
+	isBool bool
+	isText bool
+	other  string // the JSON type when it is none of those (object, array)
+}
+
+func jsonField(r gjson.Result) field {
+	switch r.Type {
+	case gjson.Number:
+		return field{num: r.Num, isNum: true}
+	case gjson.True:
+		return field{num: 1, isBool: true}
+	case gjson.False:
+		return field{num: 0, isBool: true}
+	case gjson.String:
+		return field{text: r.Str, isText: true}
+	}
+	if r.IsArray() {
+		return field{other: "an array"}
+	}
+	return field{other: "an object"}
+}
+
+// number reads f as a number; numbers sent as text ("23.5") are common
+// and accepted.
+func (f field) number() (float64, error) {
+	switch {
+	case f.isNum && (math.IsInf(f.num, 0) || math.IsNaN(f.num)):
+		return 0, fmt.Errorf("is out of range")
+	case f.isNum, f.isBool:
+		return f.num, nil
+	case f.isText:
+		v, err := strconv.ParseFloat(strings.TrimSpace(f.text), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("%q is not a number", clip(f.text))
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("is %s, not a number", f.other)
+}
+
+var (
+	trueWords  = []string{"1", "true", "on", "yes", "alarm"}
+	falseWords = []string{"0", "false", "off", "no", "normal", "ok"}
+)
+
+// flag reads f as a condition (see FlagMap).
+func (f field) flag(on []string) (bool, error) {
+	text := f.text
+	if f.isNum || f.isBool {
+		if len(on) == 0 {
+			return f.num != 0, nil
+		}
+		text = strconv.FormatFloat(f.num, 'f', -1, 64)
+	} else if !f.isText {
+		return false, fmt.Errorf("is %s, not a flag", f.other)
+	}
+	if len(on) > 0 {
+		return slices.Contains(on, text), nil
+	}
+	switch t := strings.ToLower(strings.TrimSpace(text)); {
+	case slices.Contains(trueWords, t):
+		return true, nil
+	case slices.Contains(falseWords, t):
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is neither true nor false (true: %s; false: %s)", clip(text),
+		strings.Join(trueWords, ", "), strings.Join(falseWords, ", "))
+}
+
+// decodeFields reads a json or kv message through lookup.
+func (d *deviceState) decodeFields(lookup func(string) (field, bool), recv time.Time, b *shouwang.Batch) *problem {
+	m := d.model
+	var first *problem
+	note := func(p *problem) {
+		if first == nil {
+			first = p
+		}
+	}
+	at := recv
+	if m.Time != "" {
+		if f, ok := lookup(m.Time); ok {
+			t, err := messageTime(f, m.TimeUnit)
+			if err != nil {
+				note(fail(reasonBadTime, "%s %v; took the receive time", m.Time, err))
+			} else {
+				at = t
+			}
+		}
+	}
+	found := 0
+	for _, p := range m.Points {
+		f, ok := lookup(p.Field)
+		if !ok {
+			continue
+		}
+		found++
+		v, err := f.number()
+		if err != nil {
+			note(fail(reasonBadValue, "%s %v", p.Field, err))
+			continue
+		}
+		d.reading(p, v, at, b)
+	}
+	for i, fm := range m.Flags {
+		f, ok := lookup(fm.Field)
+		if !ok {
+			continue
+		}
+		found++
+		on, err := f.flag(fm.On)
+		if err != nil {
+			note(fail(reasonBadValue, "%s %v", fm.Field, err))
+			continue
+		}
+		d.flag(i, on, fm.Field, at, b)
+	}
+	if m.Event != nil {
+		if f, ok := lookup(m.Event.Field); ok {
+			found++
+			if err := d.event(f, at, b); err != nil {
+				note(err)
+			}
+		}
+	}
+	if found == 0 && first == nil {
+		return fail(reasonNoFields, "none of the model's fields is in the message")
+	}
+	return first
+}
+
+func (d *deviceState) decodeNumber(payload []byte, point string, recv time.Time, b *shouwang.Batch) *problem {
+	p := &d.model.Points[0]
+	if point != "" || len(d.model.Points) > 1 {
+		var ok bool
+		if p, ok = d.model.point(point); !ok {
+			return fail(reasonBadValue, "the topic's point %q is not one of the model's (%s)", clip(point), strings.Join(d.model.PointNames(), ", "))
+		}
+	}
+	v, err := field{text: string(payload), isText: true}.number()
+	if err != nil {
+		return fail(reasonMalformed, "%v", err)
+	}
+	d.reading(*p, v, recv, b)
+	return nil
+}
+
+func (d *deviceState) reading(p PointMap, v float64, at time.Time, b *shouwang.Batch) {
+	if p.Scale != 0 {
+		v *= p.Scale
+	}
+	b.Readings = append(b.Readings, shouwang.Reading{Device: d.dev.ID, Point: p.Name, Value: v,
+		Unit: d.model.units[p.Name], Quality: shouwang.Good, Time: at})
+}
+
+// flag reports flag i's condition when it changed, or on its first sight.
+func (d *deviceState) flag(i int, on bool, fieldName string, at time.Time, b *shouwang.Batch) {
+	now := int8(0)
+	if on {
+		now = 1
+	}
+	if d.flags[i] == now {
+		return
+	}
+	d.flags[i] = now
+	kind, sev := d.model.Flags[i].Event, d.model.severities[d.model.Flags[i].Event]
+	if !on {
+		kind, sev = shouwang.ClearKind(kind), d.model.severities[shouwang.ClearKind(kind)]
+	}
+	b.Events = append(b.Events, shouwang.Event{Device: d.dev.ID, Kind: kind, Severity: sev,
+		Message: fmt.Sprintf("%s is %t", fieldName, on), Time: at})
+}
+
+func (d *deviceState) event(f field, at time.Time, b *shouwang.Batch) *problem {
+	m := d.model
+	if !f.isText {
+		return fail(reasonBadValue, "%s is not text naming an event", m.Event.Field)
+	}
+	kind := f.text
+	if m.Event.Kinds != nil {
+		kind = m.Event.Kinds[f.text]
+	}
+	sev, ok := m.severities[kind]
+	if kind == "" || !ok {
+		return fail(reasonBadValue, "%s %q is not an event this model reports", m.Event.Field, clip(f.text))
+	}
+	b.Events = append(b.Events, shouwang.Event{Device: d.dev.ID, Kind: kind, Severity: sev,
+		Message: m.Event.Field + " " + f.text, Time: at})
+	return nil
+}
+
+// messageTime reads a timestamp in unit (see the Time* constants).
+func messageTime(f field, unit string) (time.Time, error) {
+	var t time.Time
+	switch {
+	case f.isText && unit != TimeSeconds && unit != TimeMillis:
+		if v, err := strconv.ParseFloat(f.text, 64); err == nil && unit == TimeAuto {
+			return messageTime(field{num: v, isNum: true}, unit)
+		}
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(f.text)); err != nil {
+			return t, fmt.Errorf("%q is not an RFC 3339 time (e.g. 2026-11-24T08:00:00+08:00)", clip(f.text))
+		}
+	case unit == TimeRFC3339:
+		return t, fmt.Errorf("is a number, not an RFC 3339 time")
+	default:
+		v, err := f.number()
+		if err != nil || f.isBool {
+			return t, fmt.Errorf("is not a timestamp")
+		}
+		scale := 1e9 // seconds
+		switch a := math.Abs(v); {
+		case unit == TimeMillis, unit == TimeAuto && a >= 1e11 && a < 1e14:
+			scale = 1e6
+		case unit == TimeAuto && a >= 1e14 && a < 1e17:
+			scale = 1e3
+		case unit == TimeAuto && a >= 1e17:
+			scale = 1
+		}
+		if a := math.Abs(v * scale); a >= math.MaxInt64 {
+			return t, fmt.Errorf("%v is out of range", v)
+		}
+		// Whole and fraction apart: 1795996800123 ms times 1e6 in one
+		// float64 would land a few ns off, and a redelivered message must
+		// carry exactly the same time.
+		whole := math.Trunc(v)
+		t = time.Unix(0, int64(whole)*int64(scale)+int64(math.Round((v-whole)*scale)))
+	}
+	if t.Before(minTime) {
+		return t, fmt.Errorf("%s is before 2000 (a device clock never set?)", t.UTC().Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// kvPairs splits "a=1,b=2 c=3" (separators: , ; & and white space).
+func kvPairs(payload []byte) ([][2]string, error) {
+	s := string(payload)
+	var pairs [][2]string
+	for tok := range strings.FieldsFuncSeq(s, func(r rune) bool {
+		return r == ',' || r == ';' || r == '&' || r == ' ' || r == '\t' || r == '\r' || r == '\n'
+	}) {
+		k, v, ok := strings.Cut(tok, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not key=value", clip(tok))
+		}
+		pairs = append(pairs, [2]string{k, v})
+	}
+	if len(pairs) == 0 {
+		return nil, fmt.Errorf("no key=value pair")
+	}
+	return pairs, nil
+}
+
+func firstNonSpace(b []byte) byte {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return c
+		}
+	}
+	return 0
+}
+
+// clip shortens what a device sent for an error message.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
