@@ -64,10 +64,10 @@ type placeCheck struct {
 // places are the captures checked against the map. The community is not:
 // the map knows it by its name (阳光花园), a topic by an id.
 var places = map[string]func(shouwang.Location) string{
-	"building":  func(l shouwang.Location) string { return l.Building },
-	"unit":      func(l shouwang.Location) string { return l.Unit },
-	"floor":     func(l shouwang.Location) string { return strconv.Itoa(l.Floor) },
-	"room":      func(l shouwang.Location) string { return l.Room },
+	"building": func(l shouwang.Location) string { return l.Building },
+	"unit":     func(l shouwang.Location) string { return l.Unit },
+	"floor":    func(l shouwang.Location) string { return strconv.Itoa(l.Floor) },
+	"room":     func(l shouwang.Location) string { return l.Room },
 }
 
 func newDriver(c Config, env shouwang.DriverEnv) *Driver {

@@ -55,16 +55,16 @@ func TestTopicPatternFilter(t *testing.T) {
 
 func TestTopicPatternErrors(t *testing.T) {
 	for pattern, want := range map[string]string{
-		"":                 "is empty",
-		"a/#/b":            "# may only be the last segment",
-		"a/{}/b":           "needs a name",
-		"a/{dev-ice}":      "needs a name",
-		"a/{x}/{x}":        "appears twice",
-		"a/dev{x}":         "mixes a wildcard",
-		"a/b+":             "mixes a wildcard",
-		"a/{device}/x#":    "mixes a wildcard",
-		"a/\x00/{device}":  "NUL",
-		"a/{device}}/b":    "needs a name",
+		"":                "is empty",
+		"a/#/b":           "# may only be the last segment",
+		"a/{}/b":          "needs a name",
+		"a/{dev-ice}":     "needs a name",
+		"a/{x}/{x}":       "appears twice",
+		"a/dev{x}":        "mixes a wildcard",
+		"a/b+":            "mixes a wildcard",
+		"a/{device}/x#":   "mixes a wildcard",
+		"a/\x00/{device}": "NUL",
+		"a/{device}}/b":   "needs a name",
 		"sensors/{device": "mixes a wildcard",
 	} {
 		_, err := ParseTopicPattern(pattern)
