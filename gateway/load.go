@@ -13,6 +13,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
+	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 )
 
@@ -26,6 +27,9 @@ type Plan struct {
 	Drivers  []DriverPlan
 	Sinks    []SinkPlan
 	Notify   NotifyPlan
+	// EmbeddedBroker is set when an MQTT client names no broker: the
+	// gateway runs its own.
+	EmbeddedBroker bool
 }
 
 // DriverPlan is one driver section, decoded and validated.
@@ -79,6 +83,8 @@ type loader struct {
 	doc  *yamlconf.Document
 	plan *Plan
 	errs yamlconf.Errors
+	// mqttIDs names the MQTT client holding each (broker, client id).
+	mqttIDs map[[2]string]string
 }
 
 func (l *loader) errorf(path, format string, args ...any) {
@@ -252,6 +258,9 @@ func (l *loader) decodeDrivers() map[string]*driverSection {
 		}
 		cfg := mod.New()
 		l.errs = append(l.errs, raw.Decode(cfg, "name", "type")...)
+		if c, ok := cfg.(mqttconn.Client); ok {
+			l.mqttClient(p, "driver", name, c.MQTTBroker())
+		}
 		out[name] = &driverSection{path: p, name: name, typ: typ, config: cfg}
 	}
 	return out
@@ -477,6 +486,9 @@ func (l *loader) decodeSinks() {
 		}
 		cfg := mod.New()
 		l.errs = append(l.errs, raw.Decode(cfg, sinkCommonKeys...)...)
+		if c, ok := cfg.(mqttconn.Client); ok {
+			l.mqttClient(p, "sink", name, c.MQTTBroker())
+		}
 		l.locate(p, cfg.Validate())
 		fwd := outbox.DefaultForwardConfig()
 		fwd.Quarantine = filepath.Join(l.plan.Config.Gateway.DataDir, "quarantine-"+name+".jsonl")

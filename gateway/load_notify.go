@@ -29,7 +29,6 @@ func (l *loader) decodeNotify(sites siteMap) {
 	if len(c.Rules) == 0 && len(c.Notify.MQTT)+len(c.Notify.Webhooks) > 0 {
 		l.errorf("notify", "notifiers are configured but no rules are: no alarm would reach them (add rules, or remove notify)")
 	}
-	clients := map[[2]string]string{} // (broker, client id) -> notifier
 	seen := map[string]bool{}
 	grids := map[string]bool{}
 	for _, s := range sites {
@@ -56,17 +55,10 @@ func (l *loader) decodeNotify(sites siteMap) {
 		cfg := alarms.DefaultMQTTConfig()
 		l.errs = append(l.errs, raw.Decode(&cfg)...)
 		checkName(p, cfg.Name)
-		if cfg.ClientID == "" {
-			cfg.ClientID = "shouwang-" + c.Gateway.Name + "-" + cfg.Name
-		}
+		l.mqttClient(p, "notifier", cfg.Name, &cfg.Broker)
 		if cfg.TopicPrefix == "" {
 			cfg.TopicPrefix = "shouwang/" + c.Gateway.Name
 		}
-		if other, ok := clients[[2]string{cfg.URL, cfg.ClientID}]; ok {
-			l.errorf(p+".client_id", "%q is also notifier %s's client id on %s (two clients with one id keep disconnecting each other)", cfg.ClientID, other, cfg.URL)
-		}
-		clients[[2]string{cfg.URL, cfg.ClientID}] = cfg.Name
-		cfg.CA, cfg.Cert, cfg.Key = l.relative(cfg.CA), l.relative(cfg.Cert), l.relative(cfg.Key)
 		l.locate(p, cfg.Validate())
 		checkGrids(p, cfg.Route)
 		l.plan.Notify.MQTT = append(l.plan.Notify.MQTT, cfg)
