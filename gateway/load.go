@@ -13,8 +13,8 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
-	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
+	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 )
 
 // Plan is a config file loaded, checked and resolved: what the gateway
