@@ -65,6 +65,9 @@ type DriverConfig interface {
 // SinkEnv is what the gateway hands a sink when it builds it.
 type SinkEnv struct {
 	Name string
+	// Gateway is the gateway's own name (gateway.name), which identifies
+	// it upstream: a sink may put it in topics or a client id.
+	Gateway string
 	// Devices maps device ids to devices, so a sink can tag what it writes
 	// with the device's location.
 	Devices map[string]Device

@@ -24,9 +24,7 @@ func faultNow(mq *testenv.Mosquitto) []byte {
 	src := string(deploy.Example)
 	src = strings.Replace(src, "        at: 30s\n", "        at: 10h\n", 1)
 	src = strings.Replace(src, "        at: 1m\n        for: 2m\n", "        at: 0s\n        for: 2s\n", 1)
-	return []byte(strings.Replace(src, "notify:\n  mqtt: []\n", fmt.Sprintf(`notify:
-  mqtt:
-    - name: room
+	return []byte(strings.Replace(src, "    - name: duty-room\n", fmt.Sprintf(`    - name: room
       broker: ssl://%s
       username: %s
       password: %s

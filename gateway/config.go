@@ -3,6 +3,7 @@ package gateway
 import (
 	"time"
 
+	"github.com/shouwang-iot/shouwang/gateway/broker"
 	"github.com/shouwang-iot/shouwang/gateway/bus"
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
@@ -30,6 +31,9 @@ type Config struct {
 	Outbox outbox.Config     `yaml:"outbox"`
 	Bus    bus.Config        `yaml:"bus"`
 	Store  store.Config      `yaml:"store"`
+	// Broker is the embedded MQTT broker, run when an MQTT client (a
+	// driver, a notifier) names no broker of its own.
+	Broker broker.Config `yaml:"broker"`
 }
 
 // GatewayConfig is the gateway's own section.
@@ -121,5 +125,6 @@ func DefaultConfig() Config {
 		Outbox: outbox.DefaultConfig(),
 		Bus:    bus.DefaultConfig(),
 		Store:  store.DefaultConfig(),
+		Broker: broker.DefaultConfig(),
 	}
 }

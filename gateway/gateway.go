@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/alarms"
+	"github.com/shouwang-iot/shouwang/gateway/broker"
 	"github.com/shouwang-iot/shouwang/gateway/bus"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 	"github.com/shouwang-iot/shouwang/gateway/store"
@@ -36,6 +37,9 @@ type Options struct {
 	// Listening, if set, is called with the HTTP address once it is bound
 	// (the port may have been 0).
 	Listening func(addr net.Addr)
+	// AnonymousBroker lets clients without a username use the embedded
+	// broker from a loopback address: the demo's, never a config key.
+	AnonymousBroker bool
 }
 
 // Gateway runs one Plan.
@@ -53,6 +57,7 @@ type Gateway struct {
 	forwarders []*outbox.Forwarder
 	drivers    []*driverRun
 	httpSrv    *http.Server
+	broker     *broker.Broker
 
 	// running is set once the drivers are being started and cleared at
 	// shutdown; /readyz also wants every driver started.
@@ -118,6 +123,9 @@ func (g *Gateway) start(ctx context.Context) error {
 		storeCfg.Synchronous = "full"
 		g.logger.Info("no sink configured: the history store is where readings become durable; using synchronous=full")
 	}
+	if err := g.startBroker(ctx); err != nil {
+		return err
+	}
 	var err error
 	if g.store, err = store.Open(ctx, storeCfg, g.now, g.logger.With("component", "store")); err != nil {
 		return err
@@ -178,11 +186,14 @@ func (g *Gateway) openSinks() error {
 		devices[d.ID] = d
 	}
 	for _, sp := range g.plan.Sinks {
-		sink, err := sp.Config.NewSink(shouwang.SinkEnv{Name: sp.Name, Devices: devices, Logger: g.logger.With("sink", sp.Name)})
+		sink, err := sp.Config.NewSink(shouwang.SinkEnv{Name: sp.Name, Gateway: g.plan.Config.Gateway.Name, Devices: devices, Logger: g.logger.With("sink", sp.Name)})
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", sp.Name, err)
 		}
 		g.sinks = append(g.sinks, sink)
+		if c, ok := sink.(prometheus.Collector); ok {
+			g.reg.MustRegister(c)
+		}
 		if sk, ok := sink.(interface{ Skipped() uint64 }); ok {
 			g.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "shouwang_sink_skipped_total", ConstLabels: prometheus.Labels{"sink": sp.Name},
@@ -372,6 +383,9 @@ func (g *Gateway) shutdown() error {
 	}
 	if g.outbox != nil {
 		errs = append(errs, g.outbox.Close())
+	}
+	if g.broker != nil { // after the drivers and notifiers that use it
+		errs = append(errs, g.broker.Close())
 	}
 	if g.httpSrv != nil {
 		hctx, hcancel := context.WithTimeout(context.Background(), time.Second)

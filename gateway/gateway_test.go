@@ -32,6 +32,7 @@ func runConfig(tb testing.TB, src []byte, dir string) (base string, g *Gateway, 
 	plan, err := LoadBytes("deploy/shouwang.example.yaml", src, func(c *Config) {
 		c.Gateway.DataDir = dir
 		c.Gateway.HTTP.Listen = "127.0.0.1:0"
+		c.Broker.Listen = "127.0.0.1:0"
 		c.Gateway.ShutdownTimeout = 5 * time.Second
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/broker"
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 	"github.com/shouwang-iot/shouwang/internal/mqttconn"
@@ -123,6 +124,12 @@ func (l *loader) load(overrides []func(*Config)) {
 	}
 	c.Store.Path = l.relative(c.Store.Path)
 	l.locate("store", c.Store.Validate())
+	if c.Broker.UsersFile == "" {
+		c.Broker.UsersFile = broker.DefaultUsersFile(c.Gateway.DataDir)
+	}
+	t := &c.Broker.TLS
+	c.Broker.UsersFile, t.Cert, t.Key, t.ClientCA = l.relative(c.Broker.UsersFile), l.relative(t.Cert), l.relative(t.Key), l.relative(t.ClientCA)
+	l.locate("broker", c.Broker.Validate())
 }
 
 func (l *loader) checkGateway() {

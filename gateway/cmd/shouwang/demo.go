@@ -28,6 +28,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address (metrics, history)")
 	data := fs.String("data", filepath.Join(os.TempDir(), "shouwang-demo"), "data directory")
+	mqtt := fs.String("mqtt", "127.0.0.1:1883", "the embedded MQTT broker's address (alarm topics; anonymous from this machine)")
 	every := fs.Duration("every", 5*time.Second, "how often to print the leaking kitchen's reading (0 for never)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -35,6 +36,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	plan, err := gateway.LoadBytes("deploy/shouwang.example.yaml", deploy.Example, func(c *gateway.Config) {
 		c.Gateway.DataDir = *data
 		c.Gateway.HTTP.Listen = *listen
+		c.Broker.Listen = *mqtt
 	})
 	if err != nil {
 		printProblems(stderr, err)
@@ -44,8 +46,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	return runPlan(plan, stderr, &gateway.Options{Listening: func(addr net.Addr) {
+	return runPlan(plan, stderr, &gateway.Options{AnonymousBroker: true, Listening: func(addr net.Addr) {
 		base := "http://" + addr.String()
+		mqttHost, mqttPort, _ := net.SplitHostPort(*mqtt)
 		fmt.Fprintf(stdout, `
 Shouwang demo: %d simulated devices in %s, data in %s
   a gas leak starts in 3号楼 2单元 1202's kitchen 30 s after start: a
@@ -58,9 +61,10 @@ Shouwang demo: %d simulated devices in %s, data in %s
   readings  %s/api/v1/readings?device=%s
   events    %s/api/v1/events
   export    %s/api/v1/readings?device=%s&format=csv
+  MQTT      mosquitto_sub -h %s -p %s -t 'shouwang/#' -v
 
 Ctrl-C stops it.
-`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, base, base, base, demoDevice, base, base, demoDevice)
+`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, base, base, base, demoDevice, base, base, demoDevice, mqttHost, mqttPort)
 		if *every > 0 {
 			wg.Go(func() { printLeak(ctx, base, *every, stdout) })
 		}

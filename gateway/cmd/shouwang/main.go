@@ -40,6 +40,7 @@ Commands:
   modbus read          read one device's points, status and settings, raw and decoded
   device apply         write a device's settings after a dry run, and read them back
   serial list          list the serial ports with their USB ids
+  broker user          add, remove or list the embedded MQTT broker's users
   version              print the version
 `
 
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDevice(args[1:], os.Stdin, stdout, stderr)
 	case "serial":
 		return cmdSerial(args[1:], stdout, stderr)
+	case "broker":
+		return cmdBroker(args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "shouwang", gateway.Version)
 		return 0
