@@ -111,6 +111,7 @@ func TestSamplesLoad(t *testing.T) {
 		})
 	}
 	t.Setenv("INFLUX_TOKEN", "sample-token")
+	t.Setenv("UPLINK_PASSWORD", "sample-password")
 	for _, m := range SinkModules() {
 		t.Run(m.ID, func(t *testing.T) {
 			indented := "  " + strings.ReplaceAll(strings.TrimSpace(string(m.Sample)), "\n", "\n  ")

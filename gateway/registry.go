@@ -9,6 +9,7 @@ import (
 	"github.com/shouwang-iot/shouwang/drivers/mqtt"
 	"github.com/shouwang-iot/shouwang/drivers/sim"
 	"github.com/shouwang-iot/shouwang/gateway/sinks/influxdb"
+	mqttsink "github.com/shouwang-iot/shouwang/gateway/sinks/mqtt"
 )
 
 // DriverModule registers a driver by name. New returns the driver's
@@ -43,6 +44,7 @@ var (
 	)
 	sinkModules = registerSinks(
 		SinkModule{ID: "sink.influxdb", Sample: influxdb.Sample, New: func() shouwang.SinkConfig { c := influxdb.DefaultConfig(); return &c }},
+		SinkModule{ID: "sink.mqtt", Sample: mqttsink.Sample, New: func() shouwang.SinkConfig { c := mqttsink.DefaultConfig(); return &c }},
 	)
 )
 
