@@ -155,6 +155,14 @@ func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	select {
+	case <-d.stop: // Close ran while this connected
+		client.Disconnect(0)
+		cancel()
+		d.wg.Wait()
+		return shouwang.ErrStopped
+	default:
+	}
 	d.client, d.cancel = client, cancel
 	return nil
 }
@@ -291,8 +299,8 @@ func (d *Driver) read(m paho.Message, now time.Time, b *shouwang.Batch) {
 // committed are not acknowledged; the broker sends them again.
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
-		close(d.stop)
 		d.mu.Lock()
+		close(d.stop)
 		client, cancel := d.client, d.cancel
 		d.mu.Unlock()
 		if cancel != nil {
