@@ -31,20 +31,28 @@ drivers:
     type: mqtt
     subscriptions:
       - topic: community/{community}/building/{building}/+/{device}/state
+rules:
+  - {id: gas, type: threshold, point: gas, levels: [{name: alarm, above: 50, severity: alarm}]}
+notify:
+  mqtt:
+    - {name: duty-room, topic_prefix: shouwang/gw}
 broker:
   listen: 127.0.0.1:%d
   acl:
     - users: ["*"]
       publish: ["community/+/building/+/+/%%u/#"]
+    - users: [duty-room]
+      subscribe: ["shouwang/#"]
 `
 
 // TestEmbeddedBrokerDevices runs the gateway on its embedded broker: a
 // device with its own credentials reaches the history, a wrong password is
-// refused, and a device cannot publish under another's name.
+// refused, a device cannot publish under another's name, and the duty
+// room's screen gets the alarm from the same broker.
 func TestEmbeddedBrokerDevices(t *testing.T) {
 	leakcheck.Check(t)
 	dir := t.TempDir()
-	for user, pw := range map[string]string{"GD-A": "pw-a", "GD-B": "pw-b"} {
+	for user, pw := range map[string]string{"GD-A": "pw-a", "GD-B": "pw-b", "duty-room": "pw-room"} {
 		if _, err := broker.AddUser(filepath.Join(dir, broker.UsersFileName), user, pw); err != nil {
 			t.Fatal(err)
 		}
@@ -88,13 +96,23 @@ func TestEmbeddedBrokerDevices(t *testing.T) {
 	}
 	defer b.Disconnect(100)
 
+	room, err := connect(addr, "duty-room", "pw-room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer room.Disconnect(100)
+	raised := make(chan string, 10)
+	if tok := room.Subscribe("shouwang/gw/alarms/#", 1, func(_ paho.Client, m paho.Message) { raised <- m.Topic() }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("the duty room's subscription: %v", tok.Error())
+	}
+
 	// B publishes under A's name first, then under its own: once its own
 	// reading is in, the other one would have been too.
 	for _, m := range []struct {
 		c          paho.Client
 		device     string
 		lel, floor int
-	}{{b, "GD-A", 99, 2}, {a, "GD-A", 7, 2}, {b, "GD-B", 8, 3}} {
+	}{{b, "GD-A", 99, 2}, {a, "GD-A", 7, 2}, {b, "GD-B", 8, 3}, {b, "GD-B", 60, 3}} {
 		topic := fmt.Sprintf("community/s/building/1/gas/%s/state", m.device)
 		if tok := m.c.Publish(topic, 1, false, fmt.Sprintf(`{"lel":%d}`, m.lel)); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 			t.Fatalf("publish %s: %v", topic, tok.Error())
@@ -107,10 +125,18 @@ func TestEmbeddedBrokerDevices(t *testing.T) {
 		for _, r := range rs {
 			got = append(got, r.Value)
 		}
-		return err == nil && len(rs) >= 2
+		return err == nil && len(rs) >= 3
 	})
-	if len(got) != 2 || got[0]+got[1] != 15 {
-		t.Fatalf("gas readings %v, want 7 (A's) and 8 (B's) only: B may not publish as A", got)
+	if len(got) != 3 || got[0]+got[1]+got[2] != 75 {
+		t.Fatalf("gas readings %v, want 7 (A's), 8 and 60 (B's) only: B may not publish as A", got)
+	}
+	select {
+	case topic := <-raised:
+		if !strings.HasSuffix(topic, "/raised") {
+			t.Errorf("first alarm message on %s, want .../raised", topic)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the duty room heard of no alarm on the embedded broker")
 	}
 	_, metrics := get(t, url+"/metrics")
 	for _, m := range []string{`shouwang_broker_acl_denied_total{action="publish"} 1`, "shouwang_broker_auth_failures_total 1", `shouwang_mqtt_connected{driver="wireless"} 1`} {
