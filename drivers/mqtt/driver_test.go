@@ -38,8 +38,8 @@ func TestIngestEveryForm(t *testing.T) {
 	before := time.Now()
 	send(t, dev, "community/sunshine/building/3/gas/GD-1/state", `{"ts":1795996800123,"lel":3.5,"bat":97,"alarm":1}`)
 	send(t, dev, "community/sunshine/building/3/smoke/SK-1/state", "t=1795996801;alm=0;bat=76;csq=21")
-	send(t, dev, "sensors/N-1/co", "355")
-	send(t, dev, "sensors/N-1/gas", "2.5")
+	sendQoS(t, dev, 2, "sensors/N-1/co", "355") // the whole QoS 2 exchange, PUBREC after the commit
+	sendQoS(t, dev, 0, "sensors/N-1/gas", "2.5")
 	rec.waitFor(t, 10*time.Second, "6 readings and 2 events", func(rs []shouwang.Reading, es []shouwang.Event) bool {
 		return len(rs) == 5 && len(es) == 2
 	})

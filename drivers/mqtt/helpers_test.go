@@ -119,7 +119,12 @@ func devicePublisher(t *testing.T, mq *testenv.Mosquitto, id string) paho.Client
 // send publishes with QoS 1 and waits for the broker's acknowledgement.
 func send(t *testing.T, c paho.Client, topic string, payload any) {
 	t.Helper()
-	tok := c.Publish(topic, 1, false, payload)
+	sendQoS(t, c, 1, topic, payload)
+}
+
+func sendQoS(t *testing.T, c paho.Client, qos byte, topic string, payload any) {
+	t.Helper()
+	tok := c.Publish(topic, qos, false, payload)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish %s: %v", topic, tok.Error())
 	}
