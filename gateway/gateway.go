@@ -336,6 +336,12 @@ func (g *Gateway) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), g.plan.Config.Gateway.ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	if g.broker != nil {
+		// First: it acknowledges devices' messages from memory, so from
+		// now on they keep them rather than hand them to a broker about to
+		// stop. Its clients (drivers, notifiers) reconnect next start.
+		errs = append(errs, g.broker.Close())
+	}
 	if g.drvCancel != nil {
 		g.drvCancel()
 	}
@@ -383,9 +389,6 @@ func (g *Gateway) shutdown() error {
 	}
 	if g.outbox != nil {
 		errs = append(errs, g.outbox.Close())
-	}
-	if g.broker != nil { // after the drivers and notifiers that use it
-		errs = append(errs, g.broker.Close())
 	}
 	if g.httpSrv != nil {
 		hctx, hcancel := context.WithTimeout(context.Background(), time.Second)

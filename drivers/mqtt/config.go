@@ -105,8 +105,9 @@ func (c *Config) Validate(devices []shouwang.Device, _ map[string]shouwang.Model
 			fe.Add(at+".device", "%v", err)
 		}
 	}
-	if c.MaxPayload < 16 || c.MaxPayload > 16<<20 {
-		fe.Add("max_payload", "%v is out of range (valid: 16B to 16MiB, e.g. 64KiB)", c.MaxPayload)
+	// gjson checks JSON recursively: 8 MiB of "[" overflows the stack.
+	if c.MaxPayload < 16 || c.MaxPayload > 1<<20 {
+		fe.Add("max_payload", "%v is out of range (valid: 16B to 1MiB, e.g. 64KiB)", c.MaxPayload)
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 65535 {
 		fe.Add("max_batch", "%d is out of range (valid: 1 to 65535, e.g. 2048)", c.MaxBatch)

@@ -32,9 +32,8 @@ type Driver struct {
 	// unmatched logs messages on topics no subscription matches.
 	unmatched badLog
 
-	msgs       chan paho.Message
-	stop       chan struct{} // closed by Close: receive stops waiting
-	subscribed chan error    // the first subscription's outcome
+	msgs chan inbound
+	stop chan struct{} // closed by Close: receive stops waiting
 
 	mu        sync.Mutex // guards client and cancel
 	client    paho.Client
@@ -76,7 +75,7 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Driver{cfg: c, logger: logger, now: env.Now, devices: map[string]*deviceState{},
-		msgs: make(chan paho.Message, 2*c.MaxBatch), stop: make(chan struct{}), subscribed: make(chan error, 1)}
+		msgs: make(chan inbound, 2*c.MaxBatch), stop: make(chan struct{})}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -112,40 +111,55 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 
 // Start connects, subscribes, and returns once the subscriptions are
 // granted; an error says why not (refused credentials, a subscription
-// the broker's ACL denies). paho reconnects by itself after that.
+// the broker's ACL denies). paho reconnects by itself after that. A
+// failed Start leaves nothing running and may be called again.
 func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
 	opts, err := d.cfg.Options()
 	if err != nil {
 		return err
 	}
+	subscribed := make(chan error, 1) // this Start's; a stale client's outcome cannot reach it
 	opts.SetCleanSession(false).SetStore(mqttconn.NoStore{}).SetAutoAckDisabled(true).SetOrderMatters(true).
 		SetAutoReconnect(true).SetConnectRetry(false).SetMaxReconnectInterval(30 * time.Second).
 		SetConnectTimeout(d.cfg.ConnectTimeout).SetKeepAlive(d.cfg.KeepAlive).
+		SetProtocolVersion(4). // without it paho tries 3.1 after each refusal, doubling every wait
 		SetDefaultPublishHandler(d.receive).
-		SetOnConnectHandler(d.onConnect).
+		SetOnConnectHandler(func(c paho.Client) { d.onConnect(c, subscribed) }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			d.metrics.connected.Set(0)
 			d.logger.Warn("MQTT connection lost; reconnecting", "broker", d.cfg.URL, "err", err)
 		})
-	for len(d.subscribed) > 0 { // the outcome of an earlier, failed Start
-		<-d.subscribed
+	d.mu.Lock()
+	select {
+	case <-d.stop:
+		d.mu.Unlock()
+		return shouwang.ErrStopped
+	default:
 	}
 	runCtx, cancel := context.WithCancel(ctx)
+	d.cancel = cancel // Close cancels a Start under way
 	d.wg.Add(1)
+	d.mu.Unlock()
 	go func() {
 		defer d.wg.Done()
 		d.collect(runCtx, pub)
 	}()
 	client := paho.NewClient(opts)
-	err = wait(ctx, client.Connect())
-	if err != nil {
+	if err = wait(runCtx, client.Connect()); err != nil {
 		err = fmt.Errorf("connect to %s: %w", d.cfg.URL, err)
 	} else {
 		select {
-		case err = <-d.subscribed:
-		case <-ctx.Done():
-			err = ctx.Err()
+		case err = <-subscribed:
+		case <-runCtx.Done():
+			err = runCtx.Err()
 		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	select {
+	case <-d.stop: // Close ran while this connected
+		err = shouwang.ErrStopped
+	default:
 	}
 	if err != nil {
 		client.Disconnect(0)
@@ -153,17 +167,7 @@ func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
 		d.wg.Wait()
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	select {
-	case <-d.stop: // Close ran while this connected
-		client.Disconnect(0)
-		cancel()
-		d.wg.Wait()
-		return shouwang.ErrStopped
-	default:
-	}
-	d.client, d.cancel = client, cancel
+	d.client = client
 	return nil
 }
 
@@ -179,15 +183,19 @@ func wait(ctx context.Context, t paho.Token) error {
 // onConnect subscribes after every connect: a persistent session keeps
 // the subscriptions, but a broker that lost its state (restarted without
 // persistence) has forgotten them.
-func (d *Driver) onConnect(c paho.Client) {
+func (d *Driver) onConnect(c paho.Client, subscribed chan<- error) {
 	filters := map[string]byte{}
 	for _, s := range d.subs {
 		filters[s.pattern.Filter()] = s.qos
 	}
 	t := c.SubscribeMultiple(filters, nil)
-	t.Wait()
 	err := t.Error()
-	if err == nil {
+	switch {
+	case !t.WaitTimeout(d.cfg.ConnectTimeout):
+		err = fmt.Errorf("no answer to the subscription within %v", d.cfg.ConnectTimeout)
+	case t.Error() != nil:
+		err = t.Error()
+	default:
 		for filter, granted := range t.(*paho.SubscribeToken).Result() {
 			if granted == 0x80 {
 				err = errors.Join(err, fmt.Errorf("the broker refused the subscription to %s (its ACL?)", filter))
@@ -201,23 +209,30 @@ func (d *Driver) onConnect(c paho.Client) {
 		d.logger.Info("MQTT connected and subscribed", "broker", d.cfg.URL, "subscriptions", len(filters))
 	}
 	select {
-	case d.subscribed <- err:
+	case subscribed <- err:
 	default:
 	}
+}
+
+// inbound is a message and when it came: a backlog delivered at once
+// after an outage is not one instant.
+type inbound struct {
+	paho.Message
+	at time.Time
 }
 
 // receive runs on paho's router goroutine: a full queue holds it back,
 // and with it the broker, which keeps the rest in its session.
 func (d *Driver) receive(_ paho.Client, m paho.Message) {
 	select {
-	case d.msgs <- m:
+	case d.msgs <- inbound{m, d.now()}:
 	case <-d.stop: // not acknowledged: the broker sends it again
 	}
 }
 
 // collect commits what queued and acknowledges it, until ctx ends.
 func (d *Driver) collect(ctx context.Context, pub shouwang.Publisher) {
-	batch := make([]paho.Message, 0, d.cfg.MaxBatch)
+	batch := make([]inbound, 0, d.cfg.MaxBatch)
 	for {
 		select {
 		case m := <-d.msgs:
@@ -234,30 +249,52 @@ func (d *Driver) collect(ctx context.Context, pub shouwang.Publisher) {
 				break fill
 			}
 		}
-		now := d.now()
 		b := shouwang.Batch{Readings: make([]shouwang.Reading, 0, 2*len(batch))}
 		for _, m := range batch {
-			d.read(m, now, &b)
+			d.read(m, &b)
 		}
-		if b.Len() > 0 {
-			if err := pub.Publish(ctx, b); err != nil {
-				// Not durable, so not acknowledged: the broker keeps the
-				// messages in the session and sends them again.
-				return
-			}
+		if b.Len() > 0 && !d.commit(ctx, pub, b) {
+			// Not durable, so not acknowledged: the broker keeps the
+			// messages in the session and sends them again.
+			return
 		}
 		for i, m := range batch {
 			m.Ack()
-			batch[i] = nil
+			batch[i] = inbound{}
 		}
 		d.metrics.messages.Add(float64(len(batch)))
 		batch = batch[:0]
 	}
 }
 
+// commit publishes b until it is durable, and reports whether it is. A
+// commit that fails (a full disk) is tried again with backoff: the batch
+// is decoded once, since decoding moved the devices' flag state on.
+func (d *Driver) commit(ctx context.Context, pub shouwang.Publisher, b shouwang.Batch) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		err := pub.Publish(ctx, b)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil || errors.Is(err, shouwang.ErrStopped) {
+			return false
+		}
+		d.logger.Error("MQTT batch not committed; retrying, unacknowledged", "err", err, "items", b.Len(), "in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
 // read decodes one message into b, or counts and logs why it cannot.
-func (d *Driver) read(m paho.Message, now time.Time, b *shouwang.Batch) {
-	topic, payload := m.Topic(), m.Payload()
+func (d *Driver) read(m inbound, b *shouwang.Batch) {
+	topic, payload, now := m.Topic(), m.Payload(), m.at
 	var sub *subscription
 	for _, s := range d.subs {
 		if s.pattern.Match(topic, s.caps) {
@@ -278,6 +315,12 @@ func (d *Driver) read(m paho.Message, now time.Time, b *shouwang.Batch) {
 	dev := d.devices[string(sub.keyBuf)]
 	if dev == nil {
 		d.bad(sub, fail(reasonUnknown, "no device has address %q on this driver", clip(string(sub.keyBuf))), topic, payload, now)
+		return
+	}
+	if m.Retained() && dev.model.Time == "" {
+		// A retained message comes again with every subscription: with no
+		// time of its own it would look like a new report each time.
+		d.bad(sub, fail(reasonRetained, "a retained message without a time field is not a new report"), topic, payload, now)
 		return
 	}
 	for _, pc := range sub.places {

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var reasons = []string{reasonTooLarge, reasonMalformed, reasonBadValue, reasonNoFields, reasonBadTime, reasonUnknown, reasonLocation}
+var reasons = []string{reasonTooLarge, reasonMalformed, reasonBadValue, reasonNoFields, reasonBadTime, reasonUnknown, reasonLocation, reasonRetained}
 
 // metrics count what the driver takes; the gateway registers the driver,
 // a prometheus.Collector, on /metrics.

@@ -22,6 +22,7 @@ const (
 	reasonBadTime   = "bad_time"          // a timestamp that does not parse or is before 2000; the receive time is used
 	reasonUnknown   = "unknown_device"    // the topic names no device placed on the driver
 	reasonLocation  = "location_mismatch" // the topic's building/unit/floor/room differ from the map's
+	reasonRetained  = "retained"          // a retained message (sent again on every subscribe) without a time of its own
 )
 
 // problem is why a message, or part of it, could not be read.
@@ -42,11 +43,28 @@ type deviceState struct {
 	dev   shouwang.Device
 	model *Model
 	flags []int8
+	// lastRecv is the last receive time given to this device's readings.
+	lastRecv time.Time
+}
+
+// receiveTime is the time of a reading without one of its own: recv to
+// the millisecond, and later than the last one given, since a store keeps
+// one point per series and millisecond and a backlog comes in a burst.
+func (d *deviceState) receiveTime(recv time.Time) time.Time {
+	t := recv.Truncate(time.Millisecond)
+	if !t.After(d.lastRecv) {
+		t = d.lastRecv.Add(time.Millisecond)
+	}
+	d.lastRecv = t
+	return t
 }
 
 // minTime is the earliest timestamp taken from a device: anything before
-// is a clock that was never set.
+// is a clock that was never set. maxAhead is how far ahead of the
+// gateway's clock one may be.
 var minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const maxAhead = time.Hour
 
 // decode appends what payload says about d to b. point is the topic's
 // {point} capture, or "". The parts that read are kept even when another
@@ -71,11 +89,11 @@ func (d *deviceState) decode(payload []byte, point string, recv time.Time, b *sh
 			return jsonField(r), true
 		}, recv, b)
 	default: // FormatKV
-		pairs, err := kvPairs(payload)
-		if err != nil {
-			return fail(reasonMalformed, "%v", err)
+		pairs, bad := kvPairs(payload)
+		if len(pairs) == 0 {
+			return fail(reasonMalformed, "no key=value pair")
 		}
-		return d.decodeFields(func(key string) (field, bool) {
+		p := d.decodeFields(func(key string) (field, bool) {
 			for _, kv := range pairs {
 				if kv[0] == key {
 					return field{text: kv[1], isText: true}, true
@@ -83,6 +101,10 @@ func (d *deviceState) decode(payload []byte, point string, recv time.Time, b *sh
 			}
 			return field{}, false
 		}, recv, b)
+		if p == nil && bad != "" {
+			p = fail(reasonMalformed, "%q is not key=value (the pairs around it were read)", clip(bad))
+		}
+		return p
 	}
 }
 
@@ -140,16 +162,20 @@ var (
 // flag reads f as a condition (see FlagMap).
 func (f field) flag(on []string) (bool, error) {
 	text := f.text
-	if f.isNum || f.isBool {
-		if len(on) == 0 {
-			return f.num != 0, nil
-		}
+	switch {
+	case (f.isNum || f.isBool) && len(on) == 0:
+		return f.num != 0, nil
+	case f.isBool:
+		text = strconv.FormatBool(f.num != 0)
+	case f.isNum:
 		text = strconv.FormatFloat(f.num, 'f', -1, 64)
-	} else if !f.isText {
+	case !f.isText:
 		return false, fmt.Errorf("is %s, not a flag", f.other)
 	}
 	if len(on) > 0 {
-		return slices.Contains(on, text), nil
+		// Devices differ in case and padding ("Alarm", "ALARM "): a fire
+		// alarm must not read as its clear over that.
+		return slices.ContainsFunc(on, func(v string) bool { return strings.EqualFold(strings.TrimSpace(text), v) }), nil
 	}
 	switch t := strings.ToLower(strings.TrimSpace(text)); {
 	case slices.Contains(trueWords, t):
@@ -170,16 +196,24 @@ func (d *deviceState) decodeFields(lookup func(string) (field, bool), recv time.
 			first = p
 		}
 	}
-	at := recv
+	var at time.Time
 	if m.Time != "" {
 		if f, ok := lookup(m.Time); ok {
 			t, err := messageTime(f, m.TimeUnit)
-			if err != nil {
+			switch {
+			case err != nil:
 				note(fail(reasonBadTime, "%s %v; took the receive time", m.Time, err))
-			} else {
+			case t.After(recv.Add(maxAhead)):
+				// Milliseconds since boot read as seconds land years ahead.
+				note(fail(reasonBadTime, "%s %s is more than %v ahead of the gateway's clock; took the receive time",
+					m.Time, t.UTC().Format(time.RFC3339), maxAhead))
+			default:
 				at = t
 			}
 		}
+	}
+	if at.IsZero() {
+		at = d.receiveTime(recv)
 	}
 	found := 0
 	for _, p := range m.Points {
@@ -234,7 +268,7 @@ func (d *deviceState) decodeNumber(payload []byte, point string, recv time.Time,
 	if err != nil {
 		return fail(reasonMalformed, "%v", err)
 	}
-	d.reading(*p, v, recv, b)
+	d.reading(*p, v, d.receiveTime(recv), b)
 	return nil
 }
 
@@ -326,22 +360,23 @@ func messageTime(f field, unit string) (time.Time, error) {
 }
 
 // kvPairs splits "a=1,b=2 c=3" (separators: , ; & and white space).
-func kvPairs(payload []byte) ([][2]string, error) {
+// A token that is not key=value is skipped and named in bad; the pairs
+// around it are kept.
+func kvPairs(payload []byte) (pairs [][2]string, bad string) {
 	s := string(payload)
-	var pairs [][2]string
 	for tok := range strings.FieldsFuncSeq(s, func(r rune) bool {
 		return r == ',' || r == ';' || r == '&' || r == ' ' || r == '\t' || r == '\r' || r == '\n'
 	}) {
 		k, v, ok := strings.Cut(tok, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not key=value", clip(tok))
+			if bad == "" {
+				bad = tok
+			}
+			continue
 		}
 		pairs = append(pairs, [2]string{k, v})
 	}
-	if len(pairs) == 0 {
-		return nil, fmt.Errorf("no key=value pair")
-	}
-	return pairs, nil
+	return pairs, bad
 }
 
 func firstNonSpace(b []byte) byte {

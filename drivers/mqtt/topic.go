@@ -31,6 +31,9 @@ func ParseTopicPattern(s string) (TopicPattern, error) {
 	if s == "" {
 		return p, fmt.Errorf("is empty (want a topic filter, e.g. sensors/{device}/state)")
 	}
+	if strings.HasPrefix(s, "$share/") || strings.HasPrefix(s, "$queue/") {
+		return p, fmt.Errorf("%q: shared subscriptions are not supported (one gateway reads a topic; give the plain filter)", s)
+	}
 	parts := strings.Split(s, "/")
 	filter := make([]string, len(parts))
 	for i, part := range parts {
