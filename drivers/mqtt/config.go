@@ -76,7 +76,7 @@ func (c *Config) MQTTBroker() *mqttconn.Broker { return &c.Broker }
 //
 // Every device's profile has an mqtt section (the gateway checks that
 // before, and hands them over as models).
-func (c *Config) Validate(devices []shouwang.Device, _ map[string]shouwang.ModelConfig) error {
+func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.ModelConfig) error {
 	var fe shouwang.FieldErrors
 	c.Broker.Validate(&fe, true)
 	if len(c.Subscriptions) == 0 {
@@ -120,8 +120,14 @@ func (c *Config) Validate(devices []shouwang.Device, _ map[string]shouwang.Model
 			fe.Add(d.name, "%v is too short (want 1s or more)", d.v)
 		}
 	}
+	pointCapture := slices.ContainsFunc(c.Subscriptions, func(s Subscription) bool {
+		return slices.Contains(s.pattern.Names(), "point")
+	})
 	seen := map[string]string{}
 	for _, d := range devices {
+		if m, ok := models[d.Profile].(*Model); ok && m.Format == FormatNumber && len(m.Points) > 1 && !pointCapture {
+			fe.Add(fmt.Sprintf("devices[%q].profile", d.ID), "profile %q sends one number per topic for %d points, told apart by a {point} capture, which no subscription has (e.g. sensors/{device}/{point})", d.Profile, len(m.Points))
+		}
 		key := deviceKey(d)
 		if other, dup := seen[key]; dup {
 			fe.Add(fmt.Sprintf("devices[%q].address", d.ID), "%q is also device %s's address on this driver", key, other)
