@@ -33,10 +33,12 @@ lint:
 # Micro-benchmarks (rule evaluation, outbox, alarm latency through a real
 # Mosquitto, ...), then the whole process: readings from the simulator's
 # load generator through the outbox into a real VictoriaMetrics, with CPU
-# per reading and peak RSS.
+# per reading and peak RSS; and QoS 1 JSON messages from Mosquitto into
+# VictoriaMetrics, beside Telegraf on the same stream (installed into
+# ~/.cache/shouwang-bench the first time, about 30 s).
 bench: test-deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./rules/ ./gateway/... ./drivers/...
-	SHOUWANG_BENCH=1 $(GO) test -run '^$$' -bench WholeProcess -benchtime 1x -timeout 10m $(PKG)
+	SHOUWANG_BENCH=1 $(GO) test -run '^$$' -bench 'WholeProcess|MQTTIngest$$' -benchtime 1x -timeout 20m $(PKG)
 
 # Runs each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:
