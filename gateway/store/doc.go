@@ -13,16 +13,24 @@
 //     most the last commits, never consistency. synchronous=full fsyncs
 //     every commit.
 //   - One transaction per Write call, whatever the batch size, through
-//     prepared statements.
+//     prepared statements that insert 64 readings each (and now and then a
+//     second one, the merge below).
 //   - Readings are a WITHOUT ROWID table keyed by (device, point, ts): one
 //     b-tree, no second index to update, and a device's point over a time
 //     range is one contiguous range scan. Time is unix milliseconds.
-//   - Because of that key, a commit rewrites about one page per series it
-//     touches, so what a Write costs the card grows with the number of
-//     distinct (device, point) pairs in the batch, not with the readings:
-//     batches gathered over time are far cheaper than one poll of every
-//     device per Write (BenchmarkWrite shows ~8 KB written per reading for
-//     1000 series × 1 sample, ~0.3 KB for 10 series × 100 samples).
+//   - Because of that key, inserting a batch there rewrites about one page
+//     per series it touches: a poll of every device, or a batch of the
+//     MQTT driver from a thousand devices, cost a page per reading. So
+//     Write appends readings to recent, a plain table written in arrival
+//     order (a few pages per commit, however many series), and once it
+//     holds 16k readings the Write that fills it moves them into readings
+//     in one transaction, in key order, each series' new samples together
+//     on its last page. Queries read both. BenchmarkWriteManySeries (1000
+//     devices × 2 points, 2000 readings a batch) went from about 20 µs and
+//     6.2 KB written per reading to 5 µs and 0.9 KB (34 µs and 10.6 KB to
+//     9 µs and 2.3 KB with 500k readings stored); BenchmarkWrite shows
+//     ~0.8 KB per reading for 1000 series × 1 sample, ~0.2 KB for 10
+//     series × 100 samples.
 //   - Pruning deletes in bounded transactions, so a Write never waits long
 //     behind it, and freed pages are reused by new rows rather than
 //     vacuumed (a VACUUM rewrites the whole file).
@@ -30,5 +38,6 @@
 // Writes are idempotent: a reading is identified by (device, point, time to
 // the millisecond) and an event by (device, kind, time to the millisecond);
 // writing either again, as a replay after a crash does, stores nothing new.
-// The first write wins.
+// The first write wins. (A replayed reading is appended to recent like any
+// other, and dropped when recent is merged.)
 package store

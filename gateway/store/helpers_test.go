@@ -128,8 +128,24 @@ func stacks() string {
 	return string(buf[:runtime.Stack(buf, true)])
 }
 
-// count returns the number of rows in a table.
+// count returns the number of rows in a table; for "readings", the number
+// of readings stored, merged or not.
 func count(tb testing.TB, s *Store, table string) int {
+	tb.Helper()
+	q := "SELECT count(*) FROM " + table
+	if table == "readings" {
+		q = "SELECT count(*) FROM (SELECT device, point, ts FROM readings UNION SELECT device, point, ts FROM recent)"
+	}
+	var n int
+	if err := s.db.QueryRow(q).Scan(&n); err != nil {
+		tb.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// rows returns the number of rows in a table as it is, with no merging
+// of readings and recent.
+func rows(tb testing.TB, s *Store, table string) int {
 	tb.Helper()
 	var n int
 	if err := s.db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {

@@ -31,4 +31,16 @@ CREATE TABLE events (
 
 CREATE INDEX events_ts ON events (ts);
 `,
+	// 2: recent, where Write appends readings as they come, to be moved
+	// into readings in key order once there are enough of them (write.go).
+	`
+CREATE TABLE recent (
+	device  TEXT    NOT NULL,
+	point   TEXT    NOT NULL,
+	ts      INTEGER NOT NULL,
+	value   REAL,
+	unit    TEXT    NOT NULL,
+	quality INTEGER NOT NULL
+) STRICT;
+`,
 }

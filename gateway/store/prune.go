@@ -18,6 +18,10 @@ const (
 WHERE device = ?1 AND point = ?2 AND ts < min(?3, coalesce(
 	(SELECT ts FROM readings WHERE device = ?1 AND point = ?2 ORDER BY ts LIMIT 1 OFFSET ?4), ?3))`
 
+	// sqlDeleteRecent deletes ?2 of the readings in recent older than ?1
+	// (it scans recent, which holds no more than about mergeRows readings).
+	sqlDeleteRecent = `DELETE FROM recent WHERE rowid IN (SELECT rowid FROM recent WHERE ts < ?1 LIMIT ?2)`
+
 	// sqlDeleteEvents deletes the oldest ?2 events older than ?1.
 	sqlDeleteEvents = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ?1 ORDER BY ts LIMIT ?2)`
 )
@@ -44,64 +48,89 @@ func (s *Store) prune(ctx context.Context, cutoff int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	todo := pruneTodo{series: series}
 	var total int64
-	eventsDone := false
-	for !eventsDone {
+	for !todo.eventsDone {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, rest, done, err := s.pruneChunkTx(ctx, cutoff, series)
+		n, err := s.pruneChunkTx(ctx, cutoff, &todo)
 		total += n
 		if err != nil {
 			return total, err
 		}
-		series, eventsDone = rest, done
 	}
 	return total, nil
 }
 
-// pruneChunkTx deletes up to s.pruneChunk rows in one transaction: from the
-// series in order, then from the events once no series is left. It returns
-// the series not yet exhausted and whether the events are done too.
-func (s *Store) pruneChunkTx(ctx context.Context, cutoff int64, series [][2]string) (n int64, rest [][2]string, eventsDone bool, err error) {
+// pruneTodo is what a prune has left to do, in order: recent, the series
+// of readings, the events.
+type pruneTodo struct {
+	recentDone bool
+	series     [][2]string // not yet exhausted
+	eventsDone bool
+}
+
+// pruneChunkTx deletes up to s.pruneChunk rows in one transaction, from
+// where todo says, and once it commits, moves todo on.
+func (s *Store) pruneChunkTx(ctx context.Context, cutoff int64, todo *pruneTodo) (n int64, err error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, series, false, err
+		return 0, err
 	}
 	defer tx.Rollback()
+	next := *todo
 	budget := int64(s.pruneChunk)
-	del := tx.StmtContext(ctx, s.delReadings)
-	for len(series) > 0 && budget > 0 {
-		res, err := del.ExecContext(ctx, series[0][0], series[0][1], cutoff, budget)
+	var fromRecent int64
+	if !next.recentDone {
+		res, err := tx.StmtContext(ctx, s.delRecent).ExecContext(ctx, cutoff, budget)
 		if err != nil {
-			return 0, series, false, fmt.Errorf("device %q point %q: %w", series[0][0], series[0][1], err)
+			return 0, fmt.Errorf("recent readings: %w", err)
+		}
+		if fromRecent, err = res.RowsAffected(); err != nil {
+			return 0, err
+		}
+		next.recentDone = fromRecent < budget
+		budget -= fromRecent
+		n += fromRecent
+	}
+	del := tx.StmtContext(ctx, s.delReadings)
+	for next.recentDone && len(next.series) > 0 && budget > 0 {
+		series := next.series[0]
+		res, err := del.ExecContext(ctx, series[0], series[1], cutoff, budget)
+		if err != nil {
+			return 0, fmt.Errorf("device %q point %q: %w", series[0], series[1], err)
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
-			return 0, series, false, err
+			return 0, err
 		}
 		if k < budget {
-			series = series[1:] // nothing older is left in this series
+			next.series = next.series[1:] // nothing older is left in this series
 		}
 		budget -= k
 		n += k
 	}
-	if len(series) == 0 && budget > 0 {
+	if next.recentDone && len(next.series) == 0 && budget > 0 {
 		res, err := tx.StmtContext(ctx, s.delEvents).ExecContext(ctx, cutoff, budget)
 		if err != nil {
-			return 0, series, false, fmt.Errorf("events: %w", err)
+			return 0, fmt.Errorf("events: %w", err)
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
-			return 0, series, false, err
+			return 0, err
 		}
-		eventsDone = k < budget
+		next.eventsDone = k < budget
 		n += k
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, series, false, err
+		return 0, err
 	}
-	return n, series, eventsDone, nil
+	*todo = next
+	s.recent -= int(fromRecent)
+	return n, nil
 }
 
 // pruneLoop prunes at once, then every PruneInterval until ctx ends.

@@ -99,31 +99,50 @@ func dedup(list []string) []string {
 // series (device, point pairs) a query covers are listed first, by
 // skip-scanning the key, then each series' time range is one range scan.
 // That needs no index on ts, which would double what every write puts on
-// the card.
+// the card. The readings not yet merged (write.go) are read from recent,
+// which is scanned whole: it holds no more than about mergeRows readings.
 const (
-	// sqlDevices lists the distinct devices, one key lookup each.
+	// sqlDevices lists the distinct devices, one key lookup each, and
+	// those in recent.
 	sqlDevices = `WITH RECURSIVE d(device) AS (
 	SELECT min(device) FROM readings
 	UNION ALL
 	SELECT (SELECT min(device) FROM readings WHERE device > d.device) FROM d WHERE d.device IS NOT NULL
 )
-SELECT device FROM d WHERE device IS NOT NULL`
+SELECT device FROM d WHERE device IS NOT NULL
+UNION
+SELECT device FROM recent`
 
 	// sqlSeries lists the (device, point) pairs of the devices in ?1, a
-	// JSON array, one key lookup each.
+	// JSON array, one key lookup each, and those in recent.
 	sqlSeries = `WITH RECURSIVE s(device, point) AS (
 	SELECT j.value, (SELECT min(point) FROM readings WHERE device = j.value) FROM json_each(?1) AS j
 	UNION ALL
 	SELECT s.device, (SELECT min(r.point) FROM readings AS r WHERE r.device = s.device AND r.point > s.point) FROM s WHERE s.point IS NOT NULL
 )
-SELECT device, point FROM s WHERE point IS NOT NULL`
+SELECT device, point FROM s WHERE point IS NOT NULL
+UNION
+SELECT device, point FROM recent WHERE device IN (SELECT value FROM json_each(?1))`
 
 	// sqlReadings reads the series in ?1, a JSON array of [device, point]
-	// pairs, over [?2, ?3).
-	sqlReadings = `SELECT r.device, r.point, r.ts, r.value, r.unit, r.quality
-FROM json_each(?1) AS s CROSS JOIN readings AS r
-WHERE r.device = s.value->>0 AND r.point = s.value->>1 AND r.ts >= ?2 AND r.ts < ?3
-ORDER BY r.ts, r.device, r.point
+	// pairs, over [?2, ?3): from readings, and from recent what readings
+	// does not hold, the first written of each key (with one min(), SQLite
+	// takes the other columns from the row holding the minimum).
+	sqlReadings = `WITH s(device, point) AS (SELECT value->>0, value->>1 FROM json_each(?1))
+SELECT device, point, ts, value, unit, quality FROM (
+	SELECT r.device, r.point, r.ts, r.value, r.unit, r.quality
+	FROM s CROSS JOIN readings AS r
+	WHERE r.device = s.device AND r.point = s.point AND r.ts >= ?2 AND r.ts < ?3
+	UNION ALL
+	SELECT n.device, n.point, n.ts, n.value, n.unit, n.quality FROM (
+		SELECT device, point, ts, value, unit, quality, min(rowid)
+		FROM recent
+		WHERE ts >= ?2 AND ts < ?3 AND (device, point) IN (SELECT device, point FROM s)
+		GROUP BY device, point, ts
+	) AS n
+	WHERE NOT EXISTS (SELECT 1 FROM readings AS o WHERE o.device = n.device AND o.point = n.point AND o.ts = n.ts)
+)
+ORDER BY ts, device, point
 LIMIT ?4`
 )
 

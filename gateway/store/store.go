@@ -89,16 +89,25 @@ type Store struct {
 	log  *slog.Logger
 	db   *sql.DB
 
-	insReading  *sql.Stmt
+	insRecent   [len(insertSizes)]*sql.Stmt
 	insEvent    *sql.Stmt
 	selDevices  *sql.Stmt
 	selSeries   *sql.Stmt
 	selReadings *sql.Stmt
 	selEvents   [4]*sql.Stmt // indexed by eventsByDevice|eventsByKind
 	delReadings *sql.Stmt
+	delRecent   *sql.Stmt
 	delEvents   *sql.Stmt
 	stmts       []*sql.Stmt // every statement above, for Close
 	pruneChunk  int         // rows per prune transaction; a field so tests can shrink it
+	mergeRows   int         // readings in recent that start a merge; a field so tests can change it
+
+	// wmu serializes the writers (Write, which merges, and the pruner's
+	// transactions) and guards the fields below.
+	wmu           sync.Mutex
+	recent        int   // readings in the recent table
+	mergeFailedAt int   // recent when the last merge failed; 0 after one succeeds
+	args          []any // one INSERT's parameters
 
 	mu      sync.Mutex
 	started bool
@@ -146,6 +155,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, log *slog.Logge
 		log:        log.With("path", path),
 		db:         db,
 		pruneChunk: defaultPruneChunk,
+		mergeRows:  defaultMergeRows,
 	}
 	if err := s.init(ctx, to); err != nil {
 		db.Close()
@@ -161,6 +171,9 @@ func (s *Store) init(ctx context.Context, schema int) error {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
+	if err := s.db.QueryRowContext(ctx, sqlCountRecent).Scan(&s.recent); err != nil {
+		return fmt.Errorf("count recent readings: %w", err)
+	}
 	s.log.Info("history store opened", "schema", schema, "retention", s.cfg.Retention, "synchronous", s.cfg.Synchronous)
 	return nil
 }
@@ -170,13 +183,19 @@ func (s *Store) prepare(ctx context.Context) error {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&s.insReading, sqlInsertReading},
 		{&s.insEvent, sqlInsertEvent},
 		{&s.selDevices, sqlDevices},
 		{&s.selSeries, sqlSeries},
 		{&s.selReadings, sqlReadings},
 		{&s.delReadings, sqlDeleteReadings},
+		{&s.delRecent, sqlDeleteRecent},
 		{&s.delEvents, sqlDeleteEvents},
+	}
+	for k, n := range insertSizes {
+		stmts = append(stmts, struct {
+			dst **sql.Stmt
+			sql string
+		}{&s.insRecent[k], insertRecentSQL(n)})
 	}
 	for v := range s.selEvents {
 		stmts = append(stmts, struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/internal/sqlitedb"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -233,26 +234,52 @@ func sameEvents(t *testing.T, got, want []shouwang.Event) {
 	}
 }
 
-func TestWriteReadRoundTrip(t *testing.T) {
-	s := MustOpen(t, testConfig(t), nil)
-	ctx := context.Background()
-	b := sampleBatch()
-	if err := s.Write(ctx, b); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	got, err := s.Readings(ctx, Query{})
-	if err != nil {
-		t.Fatalf("Readings: %v", err)
-	}
-	want := slices.Clone(b.Readings)
-	sortReadings(want)
-	sameReadings(t, got, want)
+// layouts are where a test's readings are read from: recent, where Write
+// puts them, or readings, where a merge moves them (mergeRows 1 merges
+// after every Write). Tests that write and read run in both.
+var layouts = []struct {
+	name      string
+	mergeRows int
+}{{"recent", defaultMergeRows}, {"merged", 1}}
 
-	gotEvents, err := s.Events(ctx, Query{})
-	if err != nil {
-		t.Fatalf("Events: %v", err)
+// mustMerge moves what recent holds into readings.
+func mustMerge(tb testing.TB, s *Store) {
+	tb.Helper()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.merge(context.Background()); err != nil {
+		tb.Fatalf("merge: %v", err)
 	}
-	sameEvents(t, gotEvents, b.Events)
+	if n := rows(tb, s, "recent"); n != 0 {
+		tb.Fatalf("%d rows left in recent after a merge", n)
+	}
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			s := MustOpen(t, testConfig(t), nil)
+			s.mergeRows = l.mergeRows
+			ctx := context.Background()
+			b := sampleBatch()
+			if err := s.Write(ctx, b); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			got, err := s.Readings(ctx, Query{})
+			if err != nil {
+				t.Fatalf("Readings: %v", err)
+			}
+			want := slices.Clone(b.Readings)
+			sortReadings(want)
+			sameReadings(t, got, want)
+
+			gotEvents, err := s.Events(ctx, Query{})
+			if err != nil {
+				t.Fatalf("Events: %v", err)
+			}
+			sameEvents(t, gotEvents, b.Events)
+		})
+	}
 }
 
 func TestWriteTimePrecision(t *testing.T) {
@@ -290,61 +317,185 @@ func TestWriteTimePrecision(t *testing.T) {
 }
 
 func TestWriteIdempotent(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			s := MustOpen(t, testConfig(t), nil)
+			s.mergeRows = l.mergeRows
+			ctx := context.Background()
+			b := sampleBatch()
+			for range 3 { // a crash replays the batch, maybe more than once
+				if err := s.Write(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := count(t, s, "readings"); n != len(b.Readings) {
+				t.Errorf("%d readings stored, want %d", n, len(b.Readings))
+			}
+			if n := count(t, s, "events"); n != len(b.Events) {
+				t.Errorf("%d events stored, want %d", n, len(b.Events))
+			}
+
+			// Same keys with other values, and duplicates inside one
+			// batch: the first write stays.
+			changed := sampleBatch()
+			for i := range changed.Readings {
+				changed.Readings[i].Value = -1
+				changed.Readings[i].Time = changed.Readings[i].Time.Add(300 * time.Microsecond) // same millisecond
+			}
+			for i := range changed.Events {
+				changed.Events[i].Message = "replayed"
+				changed.Events[i].Severity = shouwang.Info
+			}
+			changed.Readings = append(changed.Readings, changed.Readings...)
+			changed.Events = append(changed.Events, changed.Events...)
+			if err := s.Write(ctx, changed); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Readings(ctx, Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Clone(b.Readings)
+			sortReadings(want)
+			sameReadings(t, got, want)
+			gotEvents, err := s.Events(ctx, Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameEvents(t, gotEvents, b.Events)
+
+			// The same kind of event from the same device in another
+			// millisecond, or another kind in the same one, is another
+			// event.
+			more := []shouwang.Event{
+				{Device: b.Events[0].Device, Kind: b.Events[0].Kind, Time: b.Events[0].Time.Add(time.Millisecond)},
+				{Device: b.Events[0].Device, Kind: "tamper", Time: b.Events[0].Time},
+			}
+			if err := s.Write(ctx, shouwang.Batch{Events: more}); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, s, "events"); n != len(b.Events)+2 {
+				t.Errorf("%d events stored, want %d", n, len(b.Events)+2)
+			}
+		})
+	}
+}
+
+// TestMergeKeepsFirstWrite checks that the first write of a key wins
+// wherever its copies are, before and after a merge.
+func TestMergeKeepsFirstWrite(t *testing.T) {
 	s := MustOpen(t, testConfig(t), nil)
 	ctx := context.Background()
-	b := sampleBatch()
-	for range 3 { // a crash replays the batch, maybe more than once
-		if err := s.Write(ctx, b); err != nil {
+	at := func(v float64, ms int) shouwang.Reading {
+		return shouwang.Reading{Device: "d", Point: "gas", Value: v, Unit: "%LEL", Time: base.Add(time.Duration(ms) * time.Millisecond)}
+	}
+	values := func() []float64 {
+		t.Helper()
+		rs, err := s.Readings(ctx, Query{})
+		if err != nil {
 			t.Fatal(err)
 		}
+		var vs []float64
+		for _, r := range rs {
+			vs = append(vs, r.Value)
+		}
+		return vs
 	}
-	if n := count(t, s, "readings"); n != len(b.Readings) {
-		t.Errorf("%d readings stored, want %d", n, len(b.Readings))
+	check := func(step string, want ...float64) {
+		t.Helper()
+		if got := values(); !slices.Equal(got, want) {
+			t.Errorf("%s: values %v, want %v", step, got, want)
+		}
 	}
-	if n := count(t, s, "events"); n != len(b.Events) {
-		t.Errorf("%d events stored, want %d", n, len(b.Events))
+	// Two copies of ms 0 in recent, in two Writes and within one.
+	mustWrite(t, s, shouwang.Batch{Readings: []shouwang.Reading{at(1, 0), at(10, 1)}})
+	mustWrite(t, s, shouwang.Batch{Readings: []shouwang.Reading{at(2, 0), at(20, 2), at(21, 2)}})
+	check("in recent", 1, 10, 20)
+	mustMerge(t, s)
+	check("merged", 1, 10, 20)
+	if n := rows(t, s, "readings"); n != 3 {
+		t.Errorf("%d rows in readings after the merge, want 3", n)
 	}
+	// A replay of what readings holds, beside something new.
+	mustWrite(t, s, shouwang.Batch{Readings: []shouwang.Reading{at(3, 0), at(30, 3)}})
+	check("replayed into recent", 1, 10, 20, 30)
+	mustMerge(t, s)
+	check("merged again", 1, 10, 20, 30)
+}
 
-	// Same keys with other values, and duplicates inside one batch: the
-	// first write stays.
-	changed := sampleBatch()
-	for i := range changed.Readings {
-		changed.Readings[i].Value = -1
-		changed.Readings[i].Time = changed.Readings[i].Time.Add(300 * time.Microsecond) // same millisecond
-	}
-	for i := range changed.Events {
-		changed.Events[i].Message = "replayed"
-		changed.Events[i].Severity = shouwang.Info
-	}
-	changed.Readings = append(changed.Readings, changed.Readings...)
-	changed.Events = append(changed.Events, changed.Events...)
-	if err := s.Write(ctx, changed); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Readings(ctx, Query{})
+// TestMergeWhenRecentIsFull checks that a Write merges once recent holds
+// mergeRows readings, and that a reopened store counts what recent holds.
+func TestMergeWhenRecentIsFull(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	s, err := Open(ctx, cfg, nil, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Clone(b.Readings)
-	sortReadings(want)
-	sameReadings(t, got, want)
-	gotEvents, err := s.Events(ctx, Query{})
-	if err != nil {
+	s.mergeRows = 10
+	batch := func(from int) shouwang.Batch {
+		var b shouwang.Batch
+		for i := range 4 {
+			b.Readings = append(b.Readings, shouwang.Reading{Device: "d", Point: "gas", Time: base.Add(time.Duration(from+i) * time.Second)})
+		}
+		return b
+	}
+	mustWrite(t, s, batch(0))
+	mustWrite(t, s, batch(4))
+	if n := rows(t, s, "recent"); n != 8 || s.recent != 8 || rows(t, s, "readings") != 0 {
+		t.Fatalf("after 8 readings: %d rows in recent (counted %d), %d in readings; want 8, 8, 0", n, s.recent, rows(t, s, "readings"))
+	}
+	mustWrite(t, s, batch(8))
+	if n := rows(t, s, "readings"); n != 12 || s.recent != 0 || rows(t, s, "recent") != 0 {
+		t.Fatalf("after 12 readings: %d rows in readings, %d in recent (counted %d); want 12, 0, 0", n, rows(t, s, "recent"), s.recent)
+	}
+	mustWrite(t, s, batch(12))
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sameEvents(t, gotEvents, b.Events)
+	s = MustOpen(t, cfg, nil)
+	if s.recent != 4 {
+		t.Errorf("reopened: recent counted %d, want 4", s.recent)
+	}
+	if n := count(t, s, "readings"); n != 16 {
+		t.Errorf("reopened: %d readings, want 16", n)
+	}
+}
 
-	// The same kind of event from the same device in another millisecond,
-	// or another kind in the same one, is another event.
-	more := []shouwang.Event{
-		{Device: b.Events[0].Device, Kind: b.Events[0].Kind, Time: b.Events[0].Time.Add(time.Millisecond)},
-		{Device: b.Events[0].Device, Kind: "tamper", Time: b.Events[0].Time},
+// TestMergeFails checks that a Write whose merge fails still stores its
+// batch, and that the merge is tried again only after more readings.
+func TestMergeFails(t *testing.T) {
+	s := MustOpen(t, testConfig(t), nil)
+	s.mergeRows = 16
+	n := 0
+	write := func(k int) {
+		t.Helper()
+		var b shouwang.Batch
+		for range k {
+			b.Readings = append(b.Readings, shouwang.Reading{Device: "d", Point: "gas", Time: base.Add(time.Duration(n) * time.Second)})
+			n++
+		}
+		if err := s.Write(context.Background(), b); err != nil {
+			t.Fatalf("Write with a failing merge: %v", err)
+		}
 	}
-	if err := s.Write(ctx, shouwang.Batch{Events: more}); err != nil {
+	if _, err := s.db.Exec(`CREATE TRIGGER no_merge BEFORE INSERT ON readings BEGIN SELECT RAISE(ABORT, 'no merge in this test'); END`); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, s, "events"); n != len(b.Events)+2 {
-		t.Errorf("%d events stored, want %d", n, len(b.Events)+2)
+	write(16)
+	if rows(t, s, "recent") != 16 || s.mergeFailedAt != 16 {
+		t.Fatalf("after a failed merge: %d rows in recent, merge failed at %d; want 16, 16", rows(t, s, "recent"), s.mergeFailedAt)
+	}
+	write(1) // 17: not yet another eighth of mergeRows
+	if s.mergeFailedAt != 16 {
+		t.Fatalf("merge tried again after one reading (failed at %d)", s.mergeFailedAt)
+	}
+	if _, err := s.db.Exec(`DROP TRIGGER no_merge`); err != nil {
+		t.Fatal(err)
+	}
+	write(1) // 18
+	if rows(t, s, "recent") != 0 || rows(t, s, "readings") != 18 || s.mergeFailedAt != 0 {
+		t.Fatalf("after the merge: %d rows in recent, %d in readings, failed at %d; want 0, 18, 0", rows(t, s, "recent"), rows(t, s, "readings"), s.mergeFailedAt)
 	}
 }
 
@@ -410,12 +561,40 @@ func matches(q Query, device, pointOrKind string, tm time.Time) bool {
 func minute(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
 
 func TestQueries(t *testing.T) {
-	s := MustOpen(t, testConfig(t), nil)
-	ctx := context.Background()
 	data := queryData()
-	if err := s.Write(ctx, data); err != nil {
-		t.Fatal(err)
+	// Where the readings are: all in recent, all merged, or the first half
+	// merged and the rest in recent, with series in both.
+	writes := map[string]func(t *testing.T, s *Store){
+		"recent": func(t *testing.T, s *Store) { mustWrite(t, s, data) },
+		"merged": func(t *testing.T, s *Store) { mustWrite(t, s, data); mustMerge(t, s) },
+		"split": func(t *testing.T, s *Store) {
+			half := len(data.Readings) / 2
+			mustWrite(t, s, shouwang.Batch{Readings: data.Readings[:half], Events: data.Events})
+			mustMerge(t, s)
+			mustWrite(t, s, shouwang.Batch{Readings: data.Readings[half:]})
+			if rows(t, s, "readings") == 0 || rows(t, s, "recent") == 0 {
+				t.Fatal("split layout: a table is empty")
+			}
+		},
 	}
+	for _, layout := range []string{"recent", "merged", "split"} {
+		t.Run(layout, func(t *testing.T) {
+			s := MustOpen(t, testConfig(t), nil)
+			writes[layout](t, s)
+			testQueries(t, s, data)
+		})
+	}
+}
+
+func mustWrite(tb testing.TB, s *Store, b shouwang.Batch) {
+	tb.Helper()
+	if err := s.Write(context.Background(), b); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func testQueries(t *testing.T, s *Store, data shouwang.Batch) {
+	ctx := context.Background()
 	tests := []struct {
 		name string
 		q    Query
@@ -514,7 +693,9 @@ func TestQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A table scan shows as "SCAN readings", "SCAN r" or "SCAN events";
-	// scans of json_each (j, s) and of CTEs (d, s) are of the arguments.
+	// scans of json_each (j, s) and of CTEs (d, s) are of the arguments,
+	// and those of recent are meant: it holds at most some mergeRows
+	// readings.
 	fullScan := regexp.MustCompile(`^SCAN (readings|events|r)\b`)
 	plans := []struct {
 		sql  string
@@ -525,7 +706,11 @@ func TestQueryPlans(t *testing.T) {
 		{sqlReadings, []any{`[["d1","gas"]]`, 0, 1, 10}},
 		{sqlDeleteReadings, []any{"d1", "gas", 5, 100}},
 		{sqlDeleteEvents, []any{5, 100}},
-		{sqlInsertReading, []any{"d", "p", 1, 1.0, "", 0}},
+		{insertRecentSQL(2), []any{"d", "p", 1, 1.0, "", 0, "d", "p", 2, nil, "", 0}},
+		{sqlMergeRecent, nil},
+		{sqlClearRecent, nil},
+		{sqlCountRecent, nil},
+		{sqlDeleteRecent, []any{5, 100}},
 		{sqlInsertEvent, []any{"d", "k", 0, "", nil, 1}},
 	}
 	for v := range s.selEvents {
@@ -558,71 +743,76 @@ func TestQueryPlans(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
-	clock := newClock(base)
-	s := MustOpen(t, testConfig(t), clock.Now)
-	ctx := context.Background()
-	// One reading per series and one event per day, from 40 days ago to now.
-	var b shouwang.Batch
-	for day := -40; day <= 0; day++ {
-		tm := base.Add(time.Duration(day) * 24 * time.Hour)
-		for _, dp := range [][2]string{{"d1", "gas"}, {"d1", "co"}, {"d2", "gas"}} {
-			b.Readings = append(b.Readings, shouwang.Reading{Device: dp[0], Point: dp[1], Time: tm})
-		}
-		b.Events = append(b.Events, shouwang.Event{Device: "d1", Kind: "fault", Time: tm})
-	}
-	// Exactly at the cutoff is kept; a millisecond before is not.
-	cutoff := base.Add(-DefaultRetention)
-	b.Readings = append(b.Readings,
-		shouwang.Reading{Device: "d3", Point: "gas", Time: cutoff},
-		shouwang.Reading{Device: "d3", Point: "gas", Time: cutoff.Add(-time.Millisecond)})
-	if err := s.Write(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	s.pruneChunk = 4 // many transactions, crossing series and into events
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			clock := newClock(base)
+			s := MustOpen(t, testConfig(t), clock.Now)
+			s.mergeRows = l.mergeRows
+			ctx := context.Background()
+			// One reading per series and one event per day, from 40 days ago to now.
+			var b shouwang.Batch
+			for day := -40; day <= 0; day++ {
+				tm := base.Add(time.Duration(day) * 24 * time.Hour)
+				for _, dp := range [][2]string{{"d1", "gas"}, {"d1", "co"}, {"d2", "gas"}} {
+					b.Readings = append(b.Readings, shouwang.Reading{Device: dp[0], Point: dp[1], Time: tm})
+				}
+				b.Events = append(b.Events, shouwang.Event{Device: "d1", Kind: "fault", Time: tm})
+			}
+			// Exactly at the cutoff is kept; a millisecond before is not.
+			cutoff := base.Add(-DefaultRetention)
+			b.Readings = append(b.Readings,
+				shouwang.Reading{Device: "d3", Point: "gas", Time: cutoff},
+				shouwang.Reading{Device: "d3", Point: "gas", Time: cutoff.Add(-time.Millisecond)})
+			if err := s.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			s.pruneChunk = 4 // many transactions, crossing series and into events
 
-	deleted, err := s.Prune(ctx)
-	if err != nil {
-		t.Fatalf("Prune: %v", err)
-	}
-	// Days -40..-31 are older than 30 days: 10 days × (3 readings + 1 event), plus d3's one.
-	if deleted != 10*4+1 {
-		t.Errorf("Prune deleted %d, want %d", deleted, 10*4+1)
-	}
-	checkOldest := func(want time.Time) {
-		t.Helper()
-		rs, err := s.Readings(ctx, Query{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		es, err := s.Events(ctx, Query{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rs[0].Time.Before(want) || es[0].Time.Before(want) {
-			t.Errorf("oldest reading %s, event %s; want none before %s", rs[0].Time, es[0].Time, want)
-		}
-	}
-	checkOldest(cutoff)
-	if deleted, err = s.Prune(ctx); err != nil || deleted != 0 {
-		t.Errorf("second Prune: %d, %v; want 0, nil", deleted, err)
-	}
+			deleted, err := s.Prune(ctx)
+			if err != nil {
+				t.Fatalf("Prune: %v", err)
+			}
+			// Days -40..-31 are older than 30 days: 10 days × (3 readings + 1 event), plus d3's one.
+			if deleted != 10*4+1 {
+				t.Errorf("Prune deleted %d, want %d", deleted, 10*4+1)
+			}
+			checkOldest := func(want time.Time) {
+				t.Helper()
+				rs, err := s.Readings(ctx, Query{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				es, err := s.Events(ctx, Query{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rs[0].Time.Before(want) || es[0].Time.Before(want) {
+					t.Errorf("oldest reading %s, event %s; want none before %s", rs[0].Time, es[0].Time, want)
+				}
+			}
+			checkOldest(cutoff)
+			if deleted, err = s.Prune(ctx); err != nil || deleted != 0 {
+				t.Errorf("second Prune: %d, %v; want 0, nil", deleted, err)
+			}
 
-	// Five days later, five more days go.
-	clock.Set(base.Add(5 * 24 * time.Hour))
-	if deleted, err = s.Prune(ctx); err != nil || deleted != 5*4+1 {
-		t.Errorf("Prune five days later: %d, %v; want %d, nil", deleted, err, 5*4+1)
-	}
-	checkOldest(cutoff.Add(5 * 24 * time.Hour))
+			// Five days later, five more days go.
+			clock.Set(base.Add(5 * 24 * time.Hour))
+			if deleted, err = s.Prune(ctx); err != nil || deleted != 5*4+1 {
+				t.Errorf("Prune five days later: %d, %v; want %d, nil", deleted, err, 5*4+1)
+			}
+			checkOldest(cutoff.Add(5 * 24 * time.Hour))
 
-	cancelled, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := s.Prune(cancelled); !errors.Is(err, context.Canceled) {
-		t.Errorf("Prune with a cancelled context: %v, want context.Canceled", err)
+			cancelled, cancel := context.WithCancel(ctx)
+			cancel()
+			if _, err := s.Prune(cancelled); !errors.Is(err, context.Canceled) {
+				t.Errorf("Prune with a cancelled context: %v, want context.Canceled", err)
+			}
+		})
 	}
 }
 
 // TestPruneChunkBounded checks that one prune transaction deletes at most
-// pruneChunk rows, however much is due.
+// pruneChunk rows, however much is due, from recent and from readings.
 func TestPruneChunkBounded(t *testing.T) {
 	clock := newClock(base)
 	s := MustOpen(t, testConfig(t), clock.Now)
@@ -633,22 +823,22 @@ func TestPruneChunkBounded(t *testing.T) {
 		b.Readings = append(b.Readings, shouwang.Reading{Device: "d1", Point: "gas", Time: tm}, shouwang.Reading{Device: "d2", Point: "gas", Time: tm})
 		b.Events = append(b.Events, shouwang.Event{Device: "d1", Kind: "fault", Time: tm})
 	}
-	if err := s.Write(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, shouwang.Batch{Readings: b.Readings[:500]})
+	mustMerge(t, s)
+	mustWrite(t, s, shouwang.Batch{Readings: b.Readings[500:], Events: b.Events})
 	s.pruneChunk = 300
 	series, err := s.series(ctx, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	todo := pruneTodo{series: series}
 	cutoff := ceilMilli(base.Add(-DefaultRetention))
 	var total int64
-	for done, txs := false, 0; !done; txs++ {
+	for txs := 0; !todo.eventsDone; txs++ {
 		if txs > 10 {
 			t.Fatal("prune does not finish")
 		}
-		var n int64
-		n, series, done, err = s.pruneChunkTx(ctx, cutoff, series)
+		n, err := s.pruneChunkTx(ctx, cutoff, &todo)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -657,8 +847,8 @@ func TestPruneChunkBounded(t *testing.T) {
 		}
 		total += n
 	}
-	if total != 1500 || count(t, s, "readings")+count(t, s, "events") != 0 {
-		t.Fatalf("deleted %d, want 1500 and nothing left", total)
+	if total != 1500 || count(t, s, "readings")+count(t, s, "events") != 0 || s.recent != 0 {
+		t.Fatalf("deleted %d, want 1500 and nothing left (recent counted %d)", total, s.recent)
 	}
 }
 
@@ -814,6 +1004,48 @@ func TestMigrationAppended(t *testing.T) {
 	}
 	if n := count(t, s, "readings"); n != len(sampleBatch().Readings) {
 		t.Fatalf("%d readings after migrating, want %d", n, len(sampleBatch().Readings))
+	}
+}
+
+// TestMigrateFromReadingsOnly opens a database of the first schema, which
+// wrote readings straight into readings: they read back, and a new write
+// of the same key keeps them.
+func TestMigrateFromReadingsOnly(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	db, _, _, err := sqlitedb.Open(ctx, cfg.Path, "normal", 1, migrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO readings (device, point, ts, value, unit, quality) VALUES ('d', 'gas', ?1, 1.5, '%LEL', 0)`, base.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := MustOpen(t, cfg, nil)
+	var version int
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
+		t.Fatalf("user_version = %d, %v; want %d", version, err, len(migrations))
+	}
+	mustWrite(t, s, shouwang.Batch{Readings: []shouwang.Reading{
+		{Device: "d", Point: "gas", Value: 9, Unit: "%LEL", Time: base},
+		{Device: "d", Point: "gas", Value: 2.5, Unit: "%LEL", Time: base.Add(time.Second)},
+	}})
+	want := []shouwang.Reading{
+		{Device: "d", Point: "gas", Value: 1.5, Unit: "%LEL", Time: base},
+		{Device: "d", Point: "gas", Value: 2.5, Unit: "%LEL", Time: base.Add(time.Second)},
+	}
+	for _, step := range []string{"unmerged", "merged"} {
+		if step == "merged" {
+			mustMerge(t, s)
+		}
+		got, err := s.Readings(ctx, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameReadings(t, got, want)
 	}
 }
 
