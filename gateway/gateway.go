@@ -133,11 +133,11 @@ func (g *Gateway) start(ctx context.Context) error {
 	g.store.Start(context.WithoutCancel(ctx))
 
 	storeFollower := bus.Follower{Name: "store", Take: func(ctx context.Context, group []shouwang.Batch) error {
-		return g.store.Write(ctx, merge(group))
+		return g.store.Write(ctx, group...)
 	}}
 	// With no sink the history store is where a batch becomes durable;
 	// with one, the outbox is, and the history follows.
-	commit := func(group ...shouwang.Batch) error { return g.store.Write(context.Background(), merge(group)) }
+	commit := func(group ...shouwang.Batch) error { return g.store.Write(context.Background(), group...) }
 	var followers []bus.Follower
 	if len(cfg.Rules) > 0 {
 		if err := g.openDesk(ctx); err != nil {
@@ -406,18 +406,4 @@ func (g *Gateway) shutdown() error {
 		errs = append(errs, g.store.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// merge joins a committed group into one batch: one transaction for the
-// history store.
-func merge(group []shouwang.Batch) shouwang.Batch {
-	if len(group) == 1 {
-		return group[0]
-	}
-	var b shouwang.Batch
-	for _, g := range group {
-		b.Readings = append(b.Readings, g.Readings...)
-		b.Events = append(b.Events, g.Events...)
-	}
-	return b
 }

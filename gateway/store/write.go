@@ -73,8 +73,9 @@ func insertRecentSQL(rows int) string {
 	return b.String()
 }
 
-// Write stores the batch in one transaction: all of it or, on error, none
-// of it. Times are kept to the millisecond and read back in UTC; values
+// Write stores the batches in one transaction: all of them or, on error, none
+// (a follower that fell behind hands a group at once, without a copy).
+// Times are kept to the millisecond and read back in UTC; values
 // exactly, NaN and the infinities included (only -0 reads back as 0).
 // Writing a reading or an event
 // that is already stored (same device, point or kind, and millisecond)
@@ -91,15 +92,19 @@ func insertRecentSQL(rows int) string {
 // item; otherwise it
 // fails only if the database does (the error wraps the driver's, or
 // ctx.Err()).
-func (s *Store) Write(ctx context.Context, b shouwang.Batch) error {
-	if b.Len() == 0 {
+func (s *Store) Write(ctx context.Context, batches ...shouwang.Batch) error {
+	readings, events := 0, 0
+	for _, b := range batches {
+		if err := checkBatch(b); err != nil {
+			return fmt.Errorf("history store %s: %w", s.path, err)
+		}
+		readings, events = readings+len(b.Readings), events+len(b.Events)
+	}
+	if readings+events == 0 {
 		return nil
 	}
-	if err := checkBatch(b); err != nil {
-		return fmt.Errorf("history store %s: %w", s.path, err)
-	}
-	if err := s.write(ctx, b); err != nil {
-		return fmt.Errorf("history store %s: write %d readings and %d events: %w", s.path, len(b.Readings), len(b.Events), err)
+	if err := s.write(ctx, batches, readings); err != nil {
+		return fmt.Errorf("history store %s: write %d readings and %d events: %w", s.path, readings, events, err)
 	}
 	return nil
 }
@@ -122,7 +127,7 @@ func checkBatch(b shouwang.Batch) error {
 
 func validName(s string) bool { return s != "" && utf8.ValidString(s) }
 
-func (s *Store) write(ctx context.Context, b shouwang.Batch) error {
+func (s *Store) write(ctx context.Context, batches []shouwang.Batch, readings int) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -130,10 +135,13 @@ func (s *Store) write(ctx context.Context, b shouwang.Batch) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := s.insertRecent(ctx, tx, b.Readings); err != nil {
-		return err
-	}
-	if len(b.Events) > 0 {
+	for _, b := range batches {
+		if err := s.insertRecent(ctx, tx, b.Readings); err != nil {
+			return err
+		}
+		if len(b.Events) == 0 {
+			continue
+		}
 		st := tx.StmtContext(ctx, s.insEvent)
 		for _, e := range b.Events {
 			attrs, err := encodeAttrs(e.Attrs)
@@ -148,7 +156,7 @@ func (s *Store) write(ctx context.Context, b shouwang.Batch) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.recent += len(b.Readings)
+	s.recent += readings
 	// The batch is stored either way: a merge that fails leaves recent as
 	// it was, and the next is tried once another eighth of mergeRows has
 	// come, not on every Write.
