@@ -3,8 +3,10 @@ package mqtt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -250,4 +252,39 @@ func distinct(rs []shouwang.Reading) map[int64]bool {
 		out[r.Time.UnixMilli()] = true
 	}
 	return out
+}
+
+// TestCloseDuringStart: a broker that accepts the connection and never
+// answers holds Start in its connect; Close cancels it, and nothing is
+// left running.
+func TestCloseDuringStart(t *testing.T) {
+	leakcheck.Check(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c // held open, never answered
+		}
+	}()
+	var p placed
+	p.add("gas", "GD-1", "3", jsonModel())
+	c := DefaultConfig()
+	c.URL, c.ClientID = "tcp://"+ln.Addr().String(), "gw-silent"
+	c.Subscriptions = []Subscription{stateTopic}
+	d := p.driver(t, c, nil)
+	started := make(chan error, 1)
+	go func() { started <- d.Start(context.Background(), newRecorder()) }()
+	conn := <-accepted
+	defer conn.Close()
+	d.Close()
+	if err := <-started; err == nil {
+		t.Fatal("Start succeeded against a broker that never answered")
+	}
+	if err := d.Start(context.Background(), newRecorder()); !errors.Is(err, shouwang.ErrStopped) {
+		t.Fatalf("Start after Close: %v, want ErrStopped", err)
+	}
 }
