@@ -9,13 +9,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +21,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 )
 
 // Options are the gateway's settings for the broker that are not in the
@@ -189,15 +188,11 @@ func (t *TLSConfig) config() (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	if t.ClientCA != "" {
-		pem, err := os.ReadFile(t.ClientCA)
+		pool, err := mqttconn.CertPool(t.ClientCA)
 		if err != nil {
 			return nil, fmt.Errorf("client_ca: %w", err)
 		}
-		tc.ClientCAs = x509.NewCertPool()
-		if !tc.ClientCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client_ca: %s holds no PEM certificate", t.ClientCA)
-		}
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return tc, nil
 }

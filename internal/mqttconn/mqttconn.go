@@ -96,14 +96,11 @@ func (b *Broker) Options() (*paho.ClientOptions, error) {
 func (b *Broker) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if b.CA != "" {
-		pem, err := os.ReadFile(b.CA)
+		pool, err := CertPool(b.CA)
 		if err != nil {
 			return nil, fmt.Errorf("ca: %w", err)
 		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca: %s holds no PEM certificate", b.CA)
-		}
+		tc.RootCAs = pool
 	}
 	if b.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(b.Cert, b.Key)
@@ -113,6 +110,20 @@ func (b *Broker) tlsConfig() (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
+}
+
+// CertPool reads the PEM certificates of a CA file, for either end of an
+// MQTT connection over TLS.
+func CertPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // NoStore is a paho store that keeps nothing. The gateway's clients keep
