@@ -88,12 +88,15 @@ func TestPayloads(t *testing.T) {
 	b.Readings = append(b.Readings,
 		shouwang.Reading{Device: "ghost", Point: "co", Value: math.NaN(), Unit: "ppm", Quality: shouwang.Bad, Time: t0})
 	b.Events = append(b.Events, shouwang.Event{Device: "ghost", Kind: "offline", Severity: shouwang.Fault, Time: t0.Add(time.Second)})
-	msgs := e.encode(nil, b)
+	msgs, err := e.encode(nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{
-		`{"device":"gas-1202","point":"gas","value":12.5,"unit":"%LEL","quality":"good","time":"2025-11-24T12:00:00.123Z","location":{"building":"3号楼","unit":"2","floor":12,"room":"1202"}}`,
-		`{"device":"smoke-b1","point":"smoke_density","value":0.02,"unit":"dB/m","quality":"stale","time":"2025-11-24T12:00:00.124Z","location":{"building":"C/地下+#车库","floor":-1,"room":"storage\nroom"}}`,
+		`{"device":"gas-1202","point":"gas","value":12.5,"unit":"%LEL","quality":"good","time":"2025-11-24T12:00:00.123Z","location":{"community":"阳光花园","building":"3号楼","unit":"2","floor":12,"room":"1202","grid":"GX-03"}}`,
+		`{"device":"smoke-b1","point":"smoke_density","value":0.02,"unit":"dB/m","quality":"stale","time":"2025-11-24T12:00:00.124Z","location":{"community":"阳光花园","building":"C/地下+#车库","floor":-1,"room":"storage\nroom"}}`,
 		`{"device":"ghost","point":"co","value":null,"unit":"ppm","quality":"bad","time":"2025-11-24T12:00:00.123Z","location":{}}`,
-		`{"device":"gas-1202","kind":"gas_alarm","severity":"alarm","message":"燃气浓度超限","time":"2025-11-24T12:00:00.123Z","attrs":{"threshold":"25%LEL"},"location":{"building":"3号楼","unit":"2","floor":12,"room":"1202"}}`,
+		`{"device":"gas-1202","kind":"gas_alarm","severity":"alarm","message":"燃气浓度超限","time":"2025-11-24T12:00:00.123Z","attrs":{"threshold":"25%LEL"},"location":{"community":"阳光花园","building":"3号楼","unit":"2","floor":12,"room":"1202","grid":"GX-03"}}`,
 		`{"device":"ghost","kind":"offline","severity":"fault","message":"","time":"2025-11-24T12:00:01.123Z","attrs":{},"location":{}}`,
 	}
 	if len(msgs) != len(want) {
@@ -112,7 +115,7 @@ func TestPayloads(t *testing.T) {
 func TestPayloadTimeIsUTC(t *testing.T) {
 	e := testEncoder(t, defaultReadings, defaultEvents)
 	shanghai := time.FixedZone("CST", 8*3600)
-	msgs := e.encode(nil, shouwang.Batch{Readings: []shouwang.Reading{{Device: "d", Point: "p", Time: t0.In(shanghai)}}})
+	msgs, _ := e.encode(nil, shouwang.Batch{Readings: []shouwang.Reading{{Device: "d", Point: "p", Time: t0.In(shanghai)}}})
 	if !bytes.Contains(msgs[0].payload, []byte(`"time":"2025-11-24T12:00:00.123Z"`)) {
 		t.Errorf("payload %s", msgs[0].payload)
 	}
@@ -125,87 +128,18 @@ func TestAttrsSorted(t *testing.T) {
 		ev.Attrs[k] = strings.ToUpper(k)
 	}
 	// Sent again after a failure, the message is the same bytes.
-	first := string(e.encode(nil, shouwang.Batch{Events: []shouwang.Event{ev}})[0].payload)
+	once := func() string {
+		msgs, _ := e.encode(nil, shouwang.Batch{Events: []shouwang.Event{ev}})
+		return string(msgs[0].payload)
+	}
+	first := once()
 	for range 20 {
-		if again := string(e.encode(nil, shouwang.Batch{Events: []shouwang.Event{ev}})[0].payload); again != first {
+		if again := once(); again != first {
 			t.Fatalf("%s\nthen\n%s", first, again)
 		}
 	}
 	if !strings.Contains(first, `"attrs":{"a":"A","b":"B","c":"C","m":"M","x":"X","y":"Y","z":"Z"}`) {
 		t.Errorf("attrs not sorted: %s", first)
-	}
-}
-
-func TestBufferReuse(t *testing.T) {
-	e := testEncoder(t, defaultReadings, defaultEvents)
-	one := func(v float64) shouwang.Batch {
-		return shouwang.Batch{Readings: []shouwang.Reading{{Device: "d", Point: "p", Value: v}, {Device: "d", Point: "p", Value: v}}}
-	}
-	first := e.encode(nil, one(1))
-	kept := string(first[0].payload)
-	// Payloads are capped: appending to one cannot write into the next.
-	if cap(first[0].payload) != len(first[0].payload) {
-		t.Error("a payload's capacity reaches into the next one")
-	}
-	e.release(false) // paho may still hold them
-	e.encode(nil, one(2))
-	if string(first[0].payload) != kept {
-		t.Errorf("released payload overwritten: %s", first[0].payload)
-	}
-	e.release(true)
-	second := e.encode(nil, one(3))
-	if &second[0].payload[0] != &e.buf[0] {
-		t.Error("buffer not reused after a successful write")
-	}
-}
-
-// appendString and appendFloat must write what encoding/json writes.
-
-func jsonOf(t testing.TB, v any) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-var stringCases = []string{
-	"", "plain", `quote " and \ backslash`, "\n\r\t\b\f", "\x00\x01\x1f\x7f", "<>&", "\u2028\u2029",
-	"燃气浓度超限", "bad \xff utf8 \xe2\x82", "emoji 😀", "\uFFFD", "trailing \\",
-}
-
-func TestAppendString(t *testing.T) {
-	for _, s := range stringCases {
-		if got, want := string(appendString(nil, s)), jsonOf(t, s); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range stringCases {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(appendString(nil, s)), jsonOf(t, s); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	})
-}
-
-func TestAppendFloat(t *testing.T) {
-	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1, 12.5, 0.1, 1e-6, 9.99e-7, 1e-7, 1.5e-9, 1e20, 1e21, 1.2345e22,
-		-3.4e-12, math.MaxFloat64, math.SmallestNonzeroFloat64, 123456789.123456789, 0.000001234} {
-		if got, want := string(appendFloat(nil, f)), jsonOf(t, f); got != want {
-			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
-		}
-	}
-	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if got := string(appendFloat(nil, f)); got != "null" {
-			t.Errorf("appendFloat(%v) = %s, want null", f, got)
-		}
 	}
 }
 
@@ -217,8 +151,7 @@ func BenchmarkEncode(b *testing.B) {
 	var msgs []message
 	b.ReportAllocs()
 	for b.Loop() {
-		msgs = e.encode(msgs[:0], batch)
-		e.release(true)
+		msgs, _ = e.encode(msgs[:0], batch)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/5000, "ns/msg")
 }

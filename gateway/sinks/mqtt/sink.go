@@ -148,16 +148,16 @@ func (s *Sink) Write(ctx context.Context, b shouwang.Batch) error {
 	if err != nil {
 		return s.writeError(err)
 	}
-	s.msgs = s.enc.encode(s.msgs[:0], b)
+	s.msgs, err = s.enc.encode(s.msgs[:0], b)
+	if err != nil {
+		return &shouwang.WriteError{Err: fmt.Errorf("mqtt uplink: %w", err), Permanent: true}
+	}
 	acked, err := s.publish(ctx, l, s.msgs)
 	n := len(s.msgs)
 	clear(s.msgs)
 	if cap(s.msgs) > 1<<16 {
 		s.msgs = nil
 	}
-	// paho may still hold payloads of a failed Write: the next one must
-	// not write over them.
-	s.enc.release(err == nil)
 	if err != nil {
 		s.drop(l)
 		return s.writeError(fmt.Errorf("%d of %d messages acknowledged, the batch goes again: %w", acked, n, err))

@@ -114,23 +114,17 @@ func (s *subscriber) wait(t *testing.T, timeout time.Duration, what string, done
 
 func atLeast(n int) func([]received) bool { return func(m []received) bool { return len(m) >= n } }
 
-// wantJSON is what a payload must be, encoded by encoding/json from the
-// README's description, independently of the sink's encoder.
-type wantLocation struct {
-	Building string `json:"building,omitempty"`
-	Unit     string `json:"unit,omitempty"`
-	Floor    int    `json:"floor,omitempty"`
-	Room     string `json:"room,omitempty"`
-}
-
+// wantReading and wantEvent are what a payload must be, encoded by
+// encoding/json from the README's description, independently of the
+// sink's payload types.
 type wantReading struct {
-	Device   string       `json:"device"`
-	Point    string       `json:"point"`
-	Value    float64      `json:"value"`
-	Unit     string       `json:"unit"`
-	Quality  string       `json:"quality"`
-	Time     string       `json:"time"`
-	Location wantLocation `json:"location"`
+	Device   string            `json:"device"`
+	Point    string            `json:"point"`
+	Value    float64           `json:"value"`
+	Unit     string            `json:"unit"`
+	Quality  string            `json:"quality"`
+	Time     string            `json:"time"`
+	Location shouwang.Location `json:"location"`
 }
 
 type wantEvent struct {
@@ -140,13 +134,10 @@ type wantEvent struct {
 	Message  string            `json:"message"`
 	Time     string            `json:"time"`
 	Attrs    map[string]string `json:"attrs"`
-	Location wantLocation      `json:"location"`
+	Location shouwang.Location `json:"location"`
 }
 
-func location(device string) wantLocation {
-	l := testDevices[device].Location
-	return wantLocation{l.Building, l.Unit, l.Floor, l.Room}
-}
+func location(device string) shouwang.Location { return testDevices[device].Location }
 
 func rfc3339ms(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
@@ -172,11 +163,17 @@ func TestMosquittoDelivery(t *testing.T) {
 	got := sub.wait(t, 10*time.Second, "the whole batch", atLeast(b.Len()))
 
 	type msg struct{ topic, payload string }
-	marshal := func(v any) string { return jsonOf(t, v) }
+	marshal := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
 	want := []msg{
 		{"shouwang/sunshine/3号楼/gas-1202/gas", marshal(wantReading{"gas-1202", "gas", 12.5, "%LEL", "good", rfc3339ms(t0), location("gas-1202")})},
 		{"shouwang/sunshine/C_地下__车库/smoke-b1/smoke_density", marshal(wantReading{"smoke-b1", "smoke_density", 0.02, "dB/m", "stale", rfc3339ms(t0.Add(time.Millisecond)), location("smoke-b1")})},
-		{"shouwang/sunshine/_/ghost/co", marshal(wantReading{"ghost", "co", 35, "ppm", "bad", rfc3339ms(t0), wantLocation{}})},
+		{"shouwang/sunshine/_/ghost/co", marshal(wantReading{"ghost", "co", 35, "ppm", "bad", rfc3339ms(t0), shouwang.Location{}})},
 		{"shouwang/sunshine/3号楼/gas-1202/events/gas_alarm", marshal(wantEvent{"gas-1202", "gas_alarm", "alarm", "燃气浓度超限", rfc3339ms(t0), map[string]string{"threshold": "25%LEL"}, location("gas-1202")})},
 		{"shouwang/sunshine/C_地下__车库/smoke-b1/events/fault", marshal(wantEvent{"smoke-b1", "fault", "fault", `sensor "dirty"`, rfc3339ms(t0), map[string]string{}, location("smoke-b1")})},
 	}
