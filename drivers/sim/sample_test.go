@@ -1,10 +1,11 @@
 package sim
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/shouwang-iot/shouwang/internal/readme"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -62,28 +63,8 @@ func TestSampleLoadExampleIsValid(t *testing.T) {
 // TestReadme keeps README.md in step with the code: it shows the sample
 // verbatim and documents every config key and incident kind.
 func TestReadme(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(readme)
-	if !strings.Contains(text, string(Sample)) {
-		t.Error("README.md does not contain sample.yaml verbatim")
-	}
-	var words []string
-	for _, typ := range []reflect.Type{reflect.TypeFor[Config](), reflect.TypeFor[Incident](), reflect.TypeFor[Load]()} {
-		for f := range typ.Fields() {
-			words = append(words, "`"+f.Tag.Get("yaml")+"`")
-		}
-	}
-	for _, k := range kinds {
-		words = append(words, "`"+k+"`")
-	}
-	for _, w := range words {
-		if !strings.Contains(text, w) {
-			t.Errorf("README.md does not mention %s", w)
-		}
-	}
+	words := readme.Keys(reflect.TypeFor[Config](), reflect.TypeFor[Incident](), reflect.TypeFor[Load]())
+	readme.Check(t, Sample, append(words, kinds...)...)
 }
 
 // decodeSample decodes a driver section written as a `drivers:` list item

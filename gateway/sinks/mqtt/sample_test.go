@@ -1,14 +1,13 @@
 package mqtt
 
 import (
-	"os"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
+	"github.com/shouwang-iot/shouwang/internal/readme"
+
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
-	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 )
 
 // sinkCommonKeys are the keys of a sink section that belong to the
@@ -30,7 +29,7 @@ func TestSampleIsValid(t *testing.T) {
 		Name string `yaml:"name"`
 		Type string `yaml:"type"`
 	}
-	if errs := doc.Decode("[0]", &head, append(slices.Clone(sinkCommonKeys), configKeys()...)...); errs != nil {
+	if errs := doc.Decode("[0]", &head, append(slices.Clone(sinkCommonKeys), readme.Keys(reflect.TypeFor[Config]())...)...); errs != nil {
 		t.Fatal(errs)
 	}
 	if head.Name != "district" || head.Type != "mqtt" {
@@ -53,51 +52,16 @@ func TestSampleIsValid(t *testing.T) {
 	}
 }
 
-// configKeys are the sink's own keys, which the head decode skips.
-func configKeys() []string {
-	var keys []string
-	for _, typ := range []reflect.Type{reflect.TypeFor[Config](), reflect.TypeFor[mqttconn.Broker]()} {
-		for f := range typ.Fields() {
-			if tag := f.Tag.Get("yaml"); !strings.HasPrefix(tag, ",") {
-				keys = append(keys, tag)
-			}
-		}
-	}
-	return keys
-}
-
 // TestReadme keeps README.md in step with the code: it shows the sample
 // verbatim and documents every config key and placeholder.
 func TestReadme(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(readme)
-	if !strings.Contains(text, string(Sample)) {
-		t.Error("README.md does not contain sample.yaml verbatim")
-	}
-	var words []string
-	for _, typ := range []struct {
-		prefix string
-		typ    reflect.Type
-	}{{"", reflect.TypeFor[Config]()}, {"", reflect.TypeFor[mqttconn.Broker]()}, {"topics.", reflect.TypeFor[Topics]()}} {
-		for f := range typ.typ.Fields() {
-			if tag := f.Tag.Get("yaml"); tag != "topics" && !strings.HasPrefix(tag, ",") {
-				words = append(words, "`"+typ.prefix+tag+"`")
-			}
-		}
+	words := slices.DeleteFunc(readme.Keys(reflect.TypeFor[Config]()), func(k string) bool { return k == "topics" })
+	for _, k := range readme.Keys(reflect.TypeFor[Topics]()) {
+		words = append(words, "topics."+k)
 	}
 	for _, f := range fieldNames[1:] {
-		words = append(words, "`{"+f+"}`")
+		words = append(words, "{"+f+"}")
 	}
-	for _, k := range sinkCommonKeys {
-		words = append(words, "`"+k+"`")
-	}
-	words = append(words, "`shouwang_uplink_messages_total{sink}`", "`shouwang_uplink_connected{sink}`", "`notify.mqtt`")
-	for _, w := range words {
-		if !strings.Contains(text, w) {
-			t.Errorf("README.md does not mention %s", w)
-		}
-	}
+	words = append(append(words, sinkCommonKeys...), "shouwang_uplink_messages_total{sink}", "shouwang_uplink_connected{sink}", "notify.mqtt")
+	readme.Check(t, Sample, words...)
 }
