@@ -65,7 +65,13 @@ sites:
 drivers:
   - name: load
     type: sim
-%ssinks:
+%s`, dataDir, load) + vmSink(vmURL)
+}
+
+// vmSink is the sinks section of the e2e configs: VictoriaMetrics at url,
+// flushed and retried fast, its token from the environment.
+func vmSink(url string) string {
+	return fmt.Sprintf(`sinks:
   - name: vm
     type: influxdb
     url: %s
@@ -76,7 +82,7 @@ drivers:
     flush_interval: 100ms
     min_backoff: 100ms
     max_backoff: 1s
-`, dataDir, load, vmURL)
+`, url)
 }
 
 // gatewayProc is a running shouwang child process.

@@ -75,19 +75,8 @@ devices:
 	if g.ca != "" {
 		fmt.Fprintf(&b, "    ca: %s\n", g.ca)
 	}
-	fmt.Fprintf(&b, `    subscriptions: [{topic: "bench/{device}/state", qos: 1}]
-sinks:
-  - name: vm
-    type: influxdb
-    url: %s
-    token: ${env:SHOUWANG_E2E_TOKEN}
-    org: o
-    bucket: b
-    batch_size: 5000
-    flush_interval: 100ms
-    min_backoff: 100ms
-    max_backoff: 1s
-`, g.vmURL)
+	b.WriteString(`    subscriptions: [{topic: "bench/{device}/state", qos: 1}]
+` + vmSink(g.vmURL))
 	cfg := writeConfig(tb, dir, b.String())
 	tb.Setenv("SHOUWANG_E2E_TOKEN", e2eToken) // for the loader here; startGateway sets it for the child
 	if _, err := gateway.Load(cfg); err != nil {
