@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
@@ -39,15 +38,9 @@ func BenchmarkWrite(b *testing.B) {
 		{"series=1000/replay", "normal", 1000, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			cfg := DefaultConfig()
-			cfg.Path = filepath.Join(b.TempDir(), "history.db")
-			cfg.PruneInterval = 0
+			cfg := testConfig(b)
 			cfg.Synchronous = bc.synchronous
-			s, err := Open(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := mustOpenLogging(b, cfg, nil, slog.New(slog.DiscardHandler))
 			ctx := context.Background()
 			batch := shouwang.Batch{Readings: make([]shouwang.Reading, 1000)}
 			for i := range batch.Readings {
@@ -144,15 +137,9 @@ func BenchmarkWriteManySeries(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			const devices, msgsPerBatch = 1000, 1000
-			cfg := DefaultConfig()
-			cfg.Path = filepath.Join(b.TempDir(), "history.db")
-			cfg.PruneInterval = 0
+			cfg := testConfig(b)
 			cfg.Synchronous = bc.synchronous
-			s, err := Open(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := mustOpenLogging(b, cfg, nil, slog.New(slog.DiscardHandler))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			ids := make([]string, devices)
@@ -289,14 +276,8 @@ func peakRSS() int64 {
 func BenchmarkReadingsRecent(b *testing.B) {
 	for _, merged := range []bool{true, false} {
 		b.Run(fmt.Sprintf("merged=%t", merged), func(b *testing.B) {
-			cfg := DefaultConfig()
-			cfg.Path = filepath.Join(b.TempDir(), "history.db")
-			cfg.PruneInterval = 0
-			s, err := Open(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			cfg := testConfig(b)
+			s := mustOpenLogging(b, cfg, nil, slog.New(slog.DiscardHandler))
 			ctx := context.Background()
 			msg := 0
 			for msg < 100_000 || s.recent+2000 < s.mergeRows {

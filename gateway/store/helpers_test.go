@@ -52,7 +52,13 @@ func testLogger(tb testing.TB) *slog.Logger {
 // MustOpen opens a store on cfg and closes it when the test ends.
 func MustOpen(tb testing.TB, cfg Config, now func() time.Time) *Store {
 	tb.Helper()
-	s, err := Open(context.Background(), cfg, now, testLogger(tb))
+	return mustOpenLogging(tb, cfg, now, testLogger(tb))
+}
+
+// mustOpenLogging is MustOpen with its own logger (benchmarks discard).
+func mustOpenLogging(tb testing.TB, cfg Config, now func() time.Time, logger *slog.Logger) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), cfg, now, logger)
 	if err != nil {
 		tb.Fatalf("Open(%s): %v", cfg.Path, err)
 	}

@@ -220,6 +220,24 @@ func sameReadings(t *testing.T, got, want []shouwang.Reading) {
 	}
 }
 
+// holdsExactly fails t unless s holds b's readings and events and nothing
+// else.
+func holdsExactly(t *testing.T, s *Store, b shouwang.Batch) {
+	t.Helper()
+	got, err := s.Readings(context.Background(), Query{})
+	if err != nil {
+		t.Fatalf("Readings: %v", err)
+	}
+	want := slices.Clone(b.Readings)
+	sortReadings(want)
+	sameReadings(t, got, want)
+	events, err := s.Events(context.Background(), Query{})
+	if err != nil {
+		t.Fatalf("Events: %v", err)
+	}
+	sameEvents(t, events, b.Events)
+}
+
 func sameEvents(t *testing.T, got, want []shouwang.Event) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -265,19 +283,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 			if err := s.Write(ctx, b); err != nil {
 				t.Fatalf("Write: %v", err)
 			}
-			got, err := s.Readings(ctx, Query{})
-			if err != nil {
-				t.Fatalf("Readings: %v", err)
-			}
-			want := slices.Clone(b.Readings)
-			sortReadings(want)
-			sameReadings(t, got, want)
-
-			gotEvents, err := s.Events(ctx, Query{})
-			if err != nil {
-				t.Fatalf("Events: %v", err)
-			}
-			sameEvents(t, gotEvents, b.Events)
+			holdsExactly(t, s, b)
 		})
 	}
 }
@@ -351,18 +357,7 @@ func TestWriteIdempotent(t *testing.T) {
 			if err := s.Write(ctx, changed); err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Readings(ctx, Query{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := slices.Clone(b.Readings)
-			sortReadings(want)
-			sameReadings(t, got, want)
-			gotEvents, err := s.Events(ctx, Query{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameEvents(t, gotEvents, b.Events)
+			holdsExactly(t, s, b)
 
 			// The same kind of event from the same device in another
 			// millisecond, or another kind in the same one, is another
@@ -963,18 +958,7 @@ func TestReopen(t *testing.T) {
 	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
 		t.Fatalf("user_version = %d, %v; want %d", version, err, len(migrations))
 	}
-	got, err := s.Readings(ctx, Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := slices.Clone(b.Readings)
-	sortReadings(want)
-	sameReadings(t, got, want)
-	events, err := s.Events(ctx, Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameEvents(t, events, b.Events)
+	holdsExactly(t, s, b)
 }
 
 // TestMigrationAppended is what a later change does: append a
