@@ -46,12 +46,12 @@ type Driver struct {
 // subscription is a Subscription with its state; only collect touches it.
 type subscription struct {
 	Subscription
-	qos     byte
-	caps    []string
-	point   int // the {point} capture, or -1
-	places  []placeCheck
-	keyBuf  []byte
-	counted *badLog
+	qos    byte
+	caps   []string
+	point  int // the {point} capture, or -1
+	places []placeCheck
+	keyBuf []byte
+	badLog badLog
 }
 
 // placeCheck is a capture that names part of the device's location.
@@ -82,8 +82,7 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 	}
 	var names []string
 	for _, s := range c.Subscriptions {
-		sub := &subscription{Subscription: s, qos: 1, caps: make([]string, len(s.pattern.Names())), point: -1,
-			counted: &badLog{}}
+		sub := &subscription{Subscription: s, qos: 1, caps: make([]string, len(s.pattern.Names())), point: -1}
 		if s.QoS != nil {
 			sub.qos = byte(*s.QoS)
 		}

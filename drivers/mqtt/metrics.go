@@ -62,7 +62,7 @@ type badLog struct {
 func (d *Driver) bad(sub *subscription, p *problem, topic string, payload []byte, now time.Time) {
 	name, log := "", &d.unmatched
 	if sub != nil {
-		name, log = sub.Topic, sub.counted
+		name, log = sub.Topic, &sub.badLog
 	}
 	d.metrics.bad.WithLabelValues(name, p.reason).Inc()
 	if !log.last.IsZero() && now.Sub(log.last) < d.cfg.BadLogInterval {
