@@ -9,11 +9,11 @@ import (
 	_ "embed"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/mqttconn"
+	"github.com/shouwang-iot/shouwang/internal/placeholder"
 )
 
 // Sample is the driver's sample config section, shown in README.md.
@@ -60,7 +60,7 @@ type Subscription struct {
 	Device string `yaml:"device"`
 
 	pattern TopicPattern
-	device  template
+	device  placeholder.Template
 }
 
 // DefaultConfig returns the defaults the config file is decoded over.
@@ -101,8 +101,11 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 		if s.Device == "" {
 			s.Device = "{device}"
 		}
-		if s.device, err = parseTemplate(s.Device, s.pattern.Names()); err != nil {
-			fe.Add(at+".device", "%v", err)
+		switch s.device, err = placeholder.Parse(s.Device, s.pattern.Names()); {
+		case err != nil:
+			fe.Add(at+".device", "%v; a device template uses the topic's captures", err)
+		case !s.device.HasPlaceholder():
+			fe.Add(at+".device", "%q uses no capture, so every topic would name one device (e.g. {device})", s.Device)
 		}
 	}
 	// gjson checks JSON recursively: 8 MiB of "[" overflows the stack.
@@ -148,54 +151,4 @@ func deviceKey(d shouwang.Device) string {
 		return d.Address
 	}
 	return d.ID
-}
-
-// template is a device address built from captures: literal text and
-// capture indexes, alternately.
-type template []part
-
-type part struct {
-	lit     string
-	capture int // -1 for a literal part
-}
-
-func parseTemplate(s string, names []string) (template, error) {
-	var t template
-	for rest := s; rest != ""; {
-		open := strings.IndexByte(rest, '{')
-		if open < 0 {
-			t = append(t, part{rest, -1})
-			break
-		}
-		if open > 0 {
-			t = append(t, part{rest[:open], -1})
-		}
-		end := strings.IndexByte(rest, '}')
-		if end < open {
-			return nil, fmt.Errorf("%q has an unclosed {", s)
-		}
-		name := rest[open+1 : end]
-		i := slices.Index(names, name)
-		if i < 0 {
-			return nil, fmt.Errorf("%q uses {%s}, which the topic does not capture (captures: %s)", s, name, strings.Join(names, ", "))
-		}
-		t = append(t, part{"", i})
-		rest = rest[end+1:]
-	}
-	if !slices.ContainsFunc(t, func(p part) bool { return p.capture >= 0 }) {
-		return nil, fmt.Errorf("%q uses no capture, so every topic would name one device (e.g. {device})", s)
-	}
-	return t, nil
-}
-
-// build appends the address caps give to buf.
-func (t template) build(buf []byte, caps []string) []byte {
-	for _, p := range t {
-		if p.capture >= 0 {
-			buf = append(buf, caps[p.capture]...)
-		} else {
-			buf = append(buf, p.lit...)
-		}
-	}
-	return buf
 }

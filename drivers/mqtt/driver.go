@@ -316,7 +316,7 @@ func (d *Driver) read(m inbound, b *shouwang.Batch) {
 		d.bad(sub, fail(reasonTooLarge, "%d bytes (max_payload %v)", len(payload), d.cfg.MaxPayload), topic, payload, now)
 		return
 	}
-	sub.keyBuf = sub.device.build(sub.keyBuf[:0], sub.caps)
+	sub.keyBuf = sub.device.Append(sub.keyBuf[:0], sub.caps)
 	dev := d.devices[string(sub.keyBuf)]
 	if dev == nil {
 		d.bad(sub, fail(reasonUnknown, "no device has address %q on this driver", clip(string(sub.keyBuf))), topic, payload, now)

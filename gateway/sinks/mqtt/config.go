@@ -70,10 +70,10 @@ func DefaultConfig() Config {
 func (c *Config) Validate() error {
 	var fe shouwang.FieldErrors
 	c.Broker.Validate(&fe, false)
-	if _, problem := parseTemplate(c.Topics.Readings, readingFields, defaultReadings); problem != "" {
+	if _, problem := parseTemplate(c.Topics.Readings, readingNames, defaultReadings); problem != "" {
 		fe.Add("topics.readings", "%s", problem)
 	}
-	if _, problem := parseTemplate(c.Topics.Events, eventFields, defaultEvents); problem != "" {
+	if _, problem := parseTemplate(c.Topics.Events, eventNames, defaultEvents); problem != "" {
 		fe.Add("topics.events", "%s", problem)
 	}
 	if c.QoS < 0 || c.QoS > 2 {

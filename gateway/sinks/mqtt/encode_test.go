@@ -14,11 +14,11 @@ import (
 
 func testEncoder(t *testing.T, readings, events string) *encoder {
 	t.Helper()
-	rt, problem := parseTemplate(readings, readingFields, "")
+	rt, problem := parseTemplate(readings, readingNames, "")
 	if problem != "" {
 		t.Fatal(problem)
 	}
-	et, problem := parseTemplate(events, eventFields, "")
+	et, problem := parseTemplate(events, eventNames, "")
 	if problem != "" {
 		t.Fatal(problem)
 	}
@@ -144,8 +144,8 @@ func TestAttrsSorted(t *testing.T) {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	rt, _ := parseTemplate(defaultReadings, readingFields, "")
-	et, _ := parseTemplate(defaultEvents, eventFields, "")
+	rt, _ := parseTemplate(defaultReadings, readingNames, "")
+	et, _ := parseTemplate(defaultEvents, eventNames, "")
 	batch, devices := benchBatch(5000)
 	e := newEncoder(rt, et, "sunshine", devices)
 	var msgs []message

@@ -93,8 +93,8 @@ func newSink(c Config, env shouwang.SinkEnv) *Sink {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	readings, _ := parseTemplate(c.Topics.Readings, readingFields, "")
-	events, _ := parseTemplate(c.Topics.Events, eventFields, "")
+	readings, _ := parseTemplate(c.Topics.Readings, readingNames, "")
+	events, _ := parseTemplate(c.Topics.Events, eventNames, "")
 	labels := prometheus.Labels{"sink": env.Name}
 	s := &Sink{
 		broker:   c.Broker,

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/placeholder"
 )
 
 // field is one value a topic template can name.
@@ -32,81 +33,40 @@ var fieldNames = [numFields]string{
 	fRoom: "room", fDevice: "device", fType: "type", fPoint: "point", fKind: "kind",
 }
 
-// readingFields and eventFields are the placeholders each template may use,
-// in the order error messages list them.
-var (
-	readingFields = []field{fGateway, fSite, fBuilding, fUnit, fFloor, fRoom, fDevice, fType, fPoint}
-	eventFields   = []field{fGateway, fSite, fBuilding, fUnit, fFloor, fRoom, fDevice, fType, fKind}
-)
+// readingNames and eventNames are the placeholders each template may use,
+// indexed by field (the other's and literal's left empty).
+var readingNames, eventNames = fieldNamesBut(fKind), fieldNamesBut(fPoint)
 
-// part is a run of literal text, or a placeholder.
-type part struct {
-	field field
-	text  string // for literal
+func fieldNamesBut(f field) [numFields]string {
+	names := fieldNames
+	names[f] = ""
+	return names
 }
 
 // template is a topic template parsed once, so Write only concatenates.
-type template []part
+type template struct{ placeholder.Template }
 
-// parseTemplate parses s, allowing the placeholders in allowed. problem
+// parseTemplate parses s, allowing the placeholders in names. problem
 // says what is wrong and what would be valid, for a FieldError; example
 // is a valid template to show.
-func parseTemplate(s string, allowed []field, example string) (t template, problem string) {
-	valid := func() string {
-		names := make([]string, len(allowed))
-		for i, f := range allowed {
-			names[i] = "{" + fieldNames[f] + "}"
-		}
-		return strings.Join(names, " ")
-	}
+func parseTemplate(s string, names [numFields]string, example string) (t template, problem string) {
 	switch {
 	case s == "":
-		return nil, "is required (e.g. " + example + ")"
+		return t, "is required (e.g. " + example + ")"
 	case strings.ContainsAny(s, "+#"):
-		return nil, fmt.Sprintf("%q holds a wildcard (+ or #); a topic to publish to names one topic", s)
+		return t, fmt.Sprintf("%q holds a wildcard (+ or #); a topic to publish to names one topic", s)
 	case strings.HasPrefix(s, "$"):
-		return nil, fmt.Sprintf("%q starts with $, which brokers keep for their own topics ($SYS)", s)
+		return t, fmt.Sprintf("%q starts with $, which brokers keep for their own topics ($SYS)", s)
 	case s[0] == '/' || s[len(s)-1] == '/' || strings.Contains(s, "//"):
-		return nil, fmt.Sprintf("%q has an empty level (a leading or trailing /, or //); write levels between single slashes, e.g. shouwang/{gateway}/{device}", s)
+		return t, fmt.Sprintf("%q has an empty level (a leading or trailing /, or //); write levels between single slashes, e.g. shouwang/{gateway}/{device}", s)
 	case !validTopicText(s):
-		return nil, fmt.Sprintf("%q holds invalid UTF-8 or a control character", s)
+		return t, fmt.Sprintf("%q holds invalid UTF-8 or a control character", s)
 	}
-	rest := s
-	for rest != "" {
-		open, close := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
-		switch {
-		case open < 0 && close < 0:
-			t = append(t, part{text: rest})
-			rest = ""
-			continue
-		case close >= 0 && (open < 0 || close < open):
-			return nil, fmt.Sprintf("%q has a } without its { (placeholders: %s)", s, valid())
-		}
-		if open > 0 {
-			t = append(t, part{text: rest[:open]})
-		}
-		end := strings.IndexByte(rest[open:], '}')
-		if end < 0 {
-			return nil, fmt.Sprintf("%q has a { without its } (placeholders: %s)", s, valid())
-		}
-		name := rest[open+1 : open+end]
-		f := lookupField(name, allowed)
-		if f == literal {
-			return nil, fmt.Sprintf("%q has an unknown placeholder {%s} (valid: %s)", s, name, valid())
-		}
-		t = append(t, part{field: f})
-		rest = rest[open+end+1:]
+	var err error
+	if t.Template, err = placeholder.Parse(s, names[:]); err != nil {
+		return t, err.Error()
 	}
 	return t, ""
-}
-
-func lookupField(name string, allowed []field) field {
-	for _, f := range allowed {
-		if fieldNames[f] == name {
-			return f
-		}
-	}
-	return literal
 }
 
 // values holds one topic level per placeholder, already made safe with
@@ -116,13 +76,7 @@ type values [numFields]string
 // appendTo renders t with v.
 func (t template) appendTo(dst []byte, v *values) []byte {
 	start := len(dst)
-	for _, p := range t {
-		if p.field == literal {
-			dst = append(dst, p.text...)
-		} else {
-			dst = append(dst, v[p.field]...)
-		}
-	}
+	dst = t.Append(dst, v[:])
 	if len(dst) > start && dst[start] == '$' {
 		dst[start] = '_' // a value at the start must not make it a $SYS-like topic
 	}
