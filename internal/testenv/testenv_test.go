@@ -449,6 +449,11 @@ func TestFreePort(t *testing.T) {
 	t.Parallel()
 	lo := ephemeralLow()
 	seen := map[int]bool{}
+	// Another test binary running beside this one may bind a port between
+	// FreePort's probe and the Listen below (the race the starters retry
+	// on; seen once in CI), so one unbindable port in 50 is tolerated. A
+	// FreePort that handed out taken ports would fail nearly every time.
+	var unbindable []string
 	for range 50 {
 		p := FreePort(t)
 		if seen[p] {
@@ -460,8 +465,12 @@ func TestFreePort(t *testing.T) {
 		}
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			t.Fatalf("FreePort gave %d, which cannot be bound: %v", p, err)
+			unbindable = append(unbindable, err.Error())
+			continue
 		}
 		l.Close()
+	}
+	if len(unbindable) > 1 {
+		t.Fatalf("%d of 50 ports FreePort gave cannot be bound: %v", len(unbindable), unbindable)
 	}
 }
