@@ -67,7 +67,7 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 		if err != nil {
 			fe.Add("serial", "%v", err)
 		} else {
-			line.check(&fe, "serial")
+			line.Check(&fe, "serial")
 		}
 	case TransportTCP, TransportRTUOverTCP:
 		if _, port, err := net.SplitHostPort(c.Address); err != nil || !validPort(port) {
@@ -182,18 +182,10 @@ func (c *Config) line(devices []shouwang.Device, models map[string]shouwang.Mode
 			}
 		}
 	}
-	switch {
-	case l.Baud == 0:
+	if l.Baud == 0 {
 		return l, fmt.Errorf("no baud rate: set serial.baud, or use profiles that give one")
-	case l.DataBits == 0:
-		l.DataBits = 8
 	}
-	if l.StopBits == 0 {
-		l.StopBits = 1
-	}
-	if l.Parity == "" {
-		l.Parity = "N"
-	}
+	l.Defaults()
 	return l, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/serialline"
 )
 
 // Model is the "modbus:" section of a device profile: how one model of
@@ -42,12 +43,7 @@ type Model struct {
 }
 
 // Line is a serial line's settings.
-type Line struct {
-	Baud     int    `yaml:"baud"`
-	DataBits int    `yaml:"data_bits"`
-	Parity   string `yaml:"parity"` // N, E or O
-	StopBits int    `yaml:"stop_bits"`
-}
+type Line = serialline.Line
 
 // Register is where a value is and how it is encoded.
 type Register struct {
@@ -242,9 +238,6 @@ func join[T int | float64](xs []T) string {
 	return strings.Join(s, ", ")
 }
 
-// Standard serial line speeds a detector may use.
-var standardBauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
-
 // Validate reports every problem with the section.
 func (m *Model) Validate() error {
 	var fe shouwang.FieldErrors
@@ -254,7 +247,7 @@ func (m *Model) Validate() error {
 	if m.SlaveID < 1 || m.SlaveID > 247 {
 		fe.Add("slave_id", "%d is not a slave address (valid: 1 to 247, the factory setting)", m.SlaveID)
 	}
-	m.Serial.check(&fe, "serial")
+	m.Serial.Check(&fe, "serial")
 	if m.MaxRegisters > protocolMaxRegisters {
 		fe.Add("max_registers", "%d is over the protocol's %d per read", m.MaxRegisters, protocolMaxRegisters)
 	}
@@ -364,21 +357,6 @@ func checkEvent(fe *shouwang.FieldErrors, path, kind string) {
 		fe.Add(path, "%q is reported by the driver itself, not by a status register", kind)
 	case shouwang.IsClearKind(kind):
 		fe.Add(path, "%q is a clear event; it follows by itself when the condition ends", kind)
-	}
-}
-
-func (l *Line) check(fe *shouwang.FieldErrors, path string) {
-	if l.Baud != 0 && !slices.Contains(standardBauds, l.Baud) {
-		fe.Add(path+".baud", "%d is not a standard baud rate (valid: %s)", l.Baud, join(standardBauds))
-	}
-	if l.DataBits != 0 && l.DataBits != 7 && l.DataBits != 8 {
-		fe.Add(path+".data_bits", "%d is not a character size (valid: 7, 8)", l.DataBits)
-	}
-	if l.Parity != "" && l.Parity != "N" && l.Parity != "E" && l.Parity != "O" {
-		fe.Add(path+".parity", "%q is not a parity (valid: N, E, O)", l.Parity)
-	}
-	if l.StopBits != 0 && l.StopBits != 1 && l.StopBits != 2 {
-		fe.Add(path+".stop_bits", "%d is not a number of stop bits (valid: 1, 2)", l.StopBits)
 	}
 }
 

@@ -53,21 +53,7 @@ func NewLink(c LinkConfig) *Link {
 		l.client = gm.NewClient(l.tcp)
 		return l
 	case TransportRTU:
-		mode := &serial.Mode{BaudRate: c.Line.Baud, DataBits: c.Line.DataBits, StopBits: serial.OneStopBit}
-		switch c.Line.Parity {
-		case "E":
-			mode.Parity = serial.EvenParity
-		case "O":
-			mode.Parity = serial.OddParity
-		default:
-			mode.Parity = serial.NoParity
-		}
-		if c.Line.StopBits == 2 {
-			mode.StopBits = serial.TwoStopBits
-		}
-		if mode.DataBits == 0 {
-			mode.DataBits = 8
-		}
+		mode := c.Line.Mode()
 		l.rtu = &rtuTransport{timeout: c.Timeout, gap: FrameGap(c.Line.Baud), charTime: charTime(c.Line.Baud),
 			open: func() (stream, error) {
 				p, err := serial.Open(c.Port, mode)
