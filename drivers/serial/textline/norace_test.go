@@ -1,0 +1,5 @@
+//go:build !race
+
+package textline
+
+const raceEnabled = false
