@@ -7,6 +7,7 @@ import (
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/modbus"
 	"github.com/shouwang-iot/shouwang/drivers/mqtt"
+	"github.com/shouwang-iot/shouwang/drivers/serial"
 	"github.com/shouwang-iot/shouwang/drivers/sim"
 	"github.com/shouwang-iot/shouwang/gateway/sinks/influxdb"
 	mqttsink "github.com/shouwang-iot/shouwang/gateway/sinks/mqtt"
@@ -39,6 +40,7 @@ var (
 		DriverModule{ID: "driver.sim", Sample: sim.Sample, New: func() shouwang.DriverConfig { c := sim.DefaultConfig(); return &c }},
 		DriverModule{ID: "driver.modbus", Sample: modbus.Sample, New: func() shouwang.DriverConfig { c := modbus.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(modbus.Model) }},
+		DriverModule{ID: "driver.serial", Sample: serial.Sample, New: func() shouwang.DriverConfig { c := serial.DefaultConfig(); return &c }},
 		DriverModule{ID: "driver.mqtt", Sample: mqtt.Sample, New: func() shouwang.DriverConfig { c := mqtt.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(mqtt.Model) }},
 	)

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,7 +18,8 @@ import (
 type PtyPair struct {
 	A, B string // symlinks to the /dev/pts devices
 
-	proc *process
+	logPath string
+	proc    *process
 }
 
 // StartPtyPair starts `socat -d -d pty,raw,echo=0,link=DIR/ttyA
@@ -27,13 +29,28 @@ func StartPtyPair(tb testing.TB) *PtyPair {
 	tb.Helper()
 	Require(tb, "socat")
 	dir := tempDir(tb)
-	p := &PtyPair{A: filepath.Join(dir, "ttyA"), B: filepath.Join(dir, "ttyB")}
-	logPath := filepath.Join(dir, "socat.log")
-	logOnFailure(tb, "socat", logPath)
+	p := &PtyPair{A: filepath.Join(dir, "ttyA"), B: filepath.Join(dir, "ttyB"), logPath: filepath.Join(dir, "socat.log")}
+	logOnFailure(tb, "socat", p.logPath)
 	stopOnCleanup(tb, &p.proc)
+	p.start(tb)
+	return p
+}
+
+// Replug starts socat again after Unplug, with the same links, as if the
+// adapter were plugged back in.
+func (p *PtyPair) Replug(tb testing.TB) {
+	tb.Helper()
+	p.start(tb)
+}
+
+func (p *PtyPair) start(tb testing.TB) {
+	tb.Helper()
+	const ready = "starting data transfer loop"
+	loops := func() int { b, _ := os.ReadFile(p.logPath); return bytes.Count(b, []byte(ready)) }
+	before := loops() // the log is appended to across replugs
 	cmd := exec.Command(mustLookPath(tb, "socat"), "-d", "-d",
 		"pty,raw,echo=0,link="+p.A, "pty,raw,echo=0,link="+p.B)
-	proc, err := startProcess("socat", cmd, logPath)
+	proc, err := startProcess("socat", cmd, p.logPath)
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)
 	}
@@ -47,15 +64,14 @@ func StartPtyPair(tb testing.TB) *PtyPair {
 				return err
 			}
 		}
-		if !proc.logContains("starting data transfer loop") {
+		if loops() == before {
 			return fmt.Errorf("socat has not started its transfer loop")
 		}
 		return nil
 	})
 	if err != nil {
-		tb.Fatalf("testenv: socat: %v (log: %s)", err, logPath)
+		tb.Fatalf("testenv: socat: %v (log: %s)", err, p.logPath)
 	}
-	return p
 }
 
 // Unplug stops socat, as if a USB serial adapter were pulled out: both
