@@ -176,12 +176,7 @@ func TestPortMissingAtStart(t *testing.T) {
 func TestTextLinesOnPty(t *testing.T) {
 	leakcheck.Check(t)
 	pair := testenv.StartPtyPair(t)
-	var c Config
-	for _, s := range sampleSections(t) {
-		if s.Protocol == ProtocolText {
-			c = s
-		}
-	}
+	c := sampleFor(t, ProtocolText)
 	c.Port = pair.B
 	devices := []shouwang.Device{
 		{ID: "smoke-1202", Address: "1-23"}, {ID: "smoke-3f-hall", Address: "2-5"}, {ID: "panel-b3", Address: "panel"},
@@ -214,12 +209,7 @@ func TestTextLinesOnPty(t *testing.T) {
 func TestFramesOnPty(t *testing.T) {
 	leakcheck.Check(t)
 	pair := testenv.StartPtyPair(t)
-	var c Config
-	for _, s := range sampleSections(t) {
-		if s.Protocol == ProtocolFrames {
-			c = s
-		}
-	}
+	c := sampleFor(t, ProtocolFrames)
 	c.Port = pair.B
 	devices := []shouwang.Device{{ID: "smoke-201", Address: "259"}, {ID: "smoke-202", Address: "260"}}
 	rec := newRecorder()

@@ -37,6 +37,18 @@ func sampleSections(t *testing.T) []Config {
 	return out
 }
 
+// sampleFor is the sample's section of protocol.
+func sampleFor(t *testing.T, protocol string) Config {
+	t.Helper()
+	for _, c := range sampleSections(t) {
+		if c.Protocol == protocol {
+			return c
+		}
+	}
+	t.Fatalf("the sample has no %s section", protocol)
+	return Config{}
+}
+
 // TestReadme keeps README.md in step with the code: the sample verbatim,
 // every key of the driver's section and its protocols', every error kind.
 func TestReadme(t *testing.T) {
