@@ -39,6 +39,7 @@ func TestFirePanelRaisesAlarms(t *testing.T) {
 			t.Error(err)
 		}
 	}()
+	testenv.CheckFor(t, 10*time.Second, "readiness (the driver listening)", func() bool { code, _ := get(t, url+"/readyz"); return code == 200 })
 	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)
