@@ -83,6 +83,11 @@ func TestResolve(t *testing.T) {
 			t.Errorf("resolve(%q) = %q, want %q", addr, id, want)
 		}
 	}
+	// A detector placed without the UITD's prefix is found without
+	// building a string: this runs for every event and reading.
+	if n := testing.AllocsPerRun(100, func() { d.resolve("88888:1/1/1-23") }); n != 0 {
+		t.Errorf("resolve allocates %v times on the placed path", n)
+	}
 	none := newDriver(DefaultConfig(), shouwang.DriverEnv{Devices: []shouwang.Device{{ID: "det", Address: "1-23"}}}, time.UTC)
 	if id, _ := none.resolve("2-5"); id != "" {
 		t.Errorf("with no panel, 2-5 went to %q", id)

@@ -180,7 +180,7 @@ func (d *Driver) place(b *shouwang.Batch) {
 			e.Attrs["address"] = addr
 		}
 		e.Device = id
-		scope := scopeOf(addr)
+		scope, _ := cutScope(addr)
 		if e.Kind == stream.Reset {
 			evs = append(evs, e)
 			evs = d.book.reset(evs, scope, e.Time)
@@ -195,29 +195,28 @@ func (d *Driver) place(b *shouwang.Batch) {
 // resolve finds the device an address names: the device placed at it, or
 // (exact false) the nearest one above it: "88888:1/1/1-23" is read by a
 // device at "1/1/1-23", else "88888:1/1", "1/1", "88888:panel", "panel".
-// A text line's "1-23" falls back to "panel". id is "" when none is.
+// A text line's "1-23" falls back to "panel". id is "" when none is. An
+// address placed as sent costs no allocation; only the fallback builds
+// strings.
 func (d *Driver) resolve(addr string) (id string, exact bool) {
-	scope, rest, scoped := strings.Cut(addr, ":")
-	if !scoped {
-		scope, rest = "", addr
+	if id, ok := d.devices[addr]; ok {
+		return id, true
 	}
-	for a := rest; ; {
+	scope, rest := cutScope(addr)
+	if id, ok := d.devices[rest]; ok {
+		return id, true
+	}
+	for a := rest; strings.Contains(a, "/"); {
+		a = a[:strings.LastIndexByte(a, '/')]
 		if id, ok := d.lookup(scope, a); ok {
-			return id, a == rest
+			return id, false
 		}
-		i := strings.LastIndexByte(a, '/')
-		if i < 0 {
-			break
-		}
-		a = a[:i]
 	}
-	if id, ok := d.lookup(scope, stream.PanelAddress); ok {
-		return id, rest == stream.PanelAddress
-	}
-	return "", false
+	id, _ = d.lookup(scope, stream.PanelAddress)
+	return id, false
 }
 
-// lookup tries "scope:addr", then addr.
+// lookup tries "scope:addr" (the more particular), then addr.
 func (d *Driver) lookup(scope, addr string) (string, bool) {
 	if scope != "" {
 		if id, ok := d.devices[scope+":"+addr]; ok {
@@ -228,12 +227,12 @@ func (d *Driver) lookup(scope, addr string) (string, bool) {
 	return id, ok
 }
 
-// scopeOf is what a reset clears: the UITD an address is prefixed with,
-// or "" (the whole port).
-func scopeOf(addr string) string {
-	scope, _, ok := strings.Cut(addr, ":")
-	if !ok {
-		return ""
+// cutScope splits "88888:1/1/1-23" into the UITD it is prefixed with
+// (what a reset there clears) and the rest; an address without one has
+// scope "" (the whole port).
+func cutScope(addr string) (scope, rest string) {
+	if scope, rest, ok := strings.Cut(addr, ":"); ok {
+		return scope, rest
 	}
-	return scope
+	return "", addr
 }

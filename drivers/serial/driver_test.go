@@ -150,6 +150,8 @@ func TestGBT26875OnPty(t *testing.T) {
 		}
 		return n == 2
 	})
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	for _, e := range rec.events {
 		if e.Kind == "offline" && e.Severity != shouwang.Fault {
 			t.Errorf("offline event %+v is not a fault", e)

@@ -36,7 +36,7 @@ func (d *Driver) runPort(ctx context.Context, pub shouwang.Publisher) {
 				return
 			}
 		}
-		d.metrics.reopens.Inc()
+		d.metrics.failures.Inc()
 		d.log.Warn("serial port failed; opening it again", "port", d.cfg.Port, "error", err, "retry_after", wait)
 		if !down && d.linkEvent(ctx, pub, "offline", shouwang.Fault, fmt.Sprintf("serial port %s failed: %v", d.cfg.Port, err)) == nil {
 			down = true
@@ -144,7 +144,7 @@ func (d *Driver) serveConn(ctx context.Context, pub shouwang.Publisher, c net.Co
 	d.log.Info("UITD connected", "remote", remote)
 	err := d.serve(ctx, pub, timeoutConn{c}, remote, d.cfg.IdleTimeout)
 	if ctx.Err() == nil {
-		d.metrics.reopens.Inc()
+		d.metrics.failures.Inc()
 		d.log.Warn("UITD connection closed", "remote", remote, "error", err)
 	}
 }

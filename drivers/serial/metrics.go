@@ -15,7 +15,7 @@ type metrics struct {
 	readings prometheus.Counter
 	errors   *prometheus.CounterVec
 	open     prometheus.Gauge // 1 while the port is open; the connections to a listener
-	reopens  prometheus.Counter
+	failures prometheus.Counter
 }
 
 func newMetrics(driver string, kinds []string) *metrics {
@@ -29,7 +29,7 @@ func newMetrics(driver string, kinds []string) *metrics {
 			Help: "Input that could not be read, by kind (noise, checksum, ...).", ConstLabels: l}, []string{"kind"}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "shouwang_serial_links",
 			Help: "1 while the serial port is open; for a listener, the UITDs connected.", ConstLabels: l}),
-		reopens: prometheus.NewCounter(prometheus.CounterOpts{Name: "shouwang_serial_link_failures_total",
+		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "shouwang_serial_link_failures_total",
 			Help: "Times the port failed (unplugged, gone) or a connection was dropped.", ConstLabels: l}),
 	}
 	for _, k := range kinds {
@@ -39,7 +39,7 @@ func newMetrics(driver string, kinds []string) *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.events, m.readings, m.errors, m.open, m.reopens}
+	return []prometheus.Collector{m.events, m.readings, m.errors, m.open, m.failures}
 }
 
 // Describe implements prometheus.Collector.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
+	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/serial/frames"
 	"github.com/shouwang-iot/shouwang/drivers/serial/gbt26875"
 	"github.com/shouwang-iot/shouwang/drivers/serial/textline"
@@ -61,6 +62,11 @@ func TestReadme(t *testing.T) {
 	words = append(words, textline.ErrorKinds...)
 	words = append(words, frames.ErrorKinds...)
 	words = append(words, ErrUnknownDevice, gbt26875.AddressLoopPoint, gbt26875.AddressNumber)
+	for _, k := range gbt26875.EventKinds() {
+		if !shouwang.IsClearKind(k) {
+			words = append(words, k) // the README's table of what each type raises
+		}
+	}
 	readme.Check(t, Sample, words...)
 }
 

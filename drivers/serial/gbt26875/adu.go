@@ -1,6 +1,9 @@
 package gbt26875
 
-import "github.com/shouwang-iot/shouwang"
+import (
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/drivers/serial/stream"
+)
 
 // Application data type flags the decoder reads (up, UITD to centre).
 const (
@@ -56,7 +59,7 @@ var (
 		bitKind{bit: 10, kind: "bus_fault", severity: shouwang.Fault, label: "总线故障"},
 		bitKind{bit: 11, kind: "manual_mode", severity: shouwang.Info, label: "手动"},
 		bitKind{bit: 12, kind: "config_changed", severity: shouwang.Info, label: "配置改变", oneOff: true},
-		bitKind{bit: 13, kind: "reset", severity: shouwang.Info, label: "复位", oneOff: true},
+		bitKind{bit: 13, kind: stream.Reset, severity: shouwang.Info, label: "复位", oneOff: true},
 	)
 	uitdBits = []bitKind{
 		{bit: 1, kind: "fire_alarm", severity: shouwang.Fire, label: "火警"},
@@ -67,7 +70,7 @@ var (
 		{bit: 6, kind: "line_fault", severity: shouwang.Fault, label: "监测连接线路故障"},
 	}
 	facilityOperations = []bitKind{
-		{bit: 0, kind: "reset", severity: shouwang.Info, label: "复位", oneOff: true},
+		{bit: 0, kind: stream.Reset, severity: shouwang.Info, label: "复位", oneOff: true},
 		{bit: 1, kind: "silence", severity: shouwang.Info, label: "消音", oneOff: true},
 		{bit: 2, kind: "manual_alarm", severity: shouwang.Fire, label: "手动报警", oneOff: true},
 		{bit: 3, kind: "alarm_cleared", severity: shouwang.Info, label: "警情消除", oneOff: true},

@@ -162,20 +162,19 @@ func (d *Decoder) scan(now time.Time, b *shouwang.Batch) {
 		switch {
 		case kind != "":
 			d.onError(kind, buf[:min(len(buf), n)])
-			buf = buf[1:]
+			buf, d.pendSince = buf[1:], time.Time{}
 			continue
 		case n > len(buf):
 			if j := nextFrame(buf); j > 0 {
 				d.onError(ErrTruncated, buf[:j])
-				buf = buf[j:]
+				buf, d.pendSince = buf[j:], time.Time{}
 				continue
 			}
 			if d.pendSince.IsZero() {
 				d.pendSince = now
 			} else if now.Sub(d.pendSince) >= frameTimeout {
 				d.onError(ErrTruncated, buf)
-				buf = buf[1:]
-				d.pendSince = time.Time{}
+				buf, d.pendSince = buf[1:], time.Time{}
 				continue
 			}
 			d.keep(buf)

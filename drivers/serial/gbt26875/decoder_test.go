@@ -341,3 +341,24 @@ func countCommand(replies []byte, cmd byte) int {
 	}
 	return n
 }
+
+// TestWaitIsPerFrame: a frame that starts waiting after a bad one gets its
+// own frameTimeout, not what is left of the bad one's.
+func TestWaitIsPerFrame(t *testing.T) {
+	at := time.Date(2026, 11, 24, 8, 15, 0, 0, beijing)
+	good := sendFrame(7, TypeComponentStatus, at, componentObject(1, 1, 42, 1, 23, 0x0002, "", at))
+	bad := slices.Clone(good)
+	bad[len(bad)-1] = '!'
+	d, errs := newTestDecoder()
+	var b shouwang.Batch
+	d.Feed(bad[:40], at, &b)
+	late := at.Add(frameTimeout - 100*time.Millisecond)
+	d.Feed(cat(bad[40:], good[:40]), late, &b) // the bad one ends; the good one begins to wait
+	d.Feed(nil, at.Add(frameTimeout), &b)
+	if errs[ErrTruncated] != 0 {
+		t.Fatalf("the good frame timed out on the bad one's clock: %v", errs)
+	}
+	if d.Feed(good[40:], at.Add(frameTimeout), &b) == nil || len(b.Events) == 0 {
+		t.Errorf("the good frame was not read (errors %v)", errs)
+	}
+}
