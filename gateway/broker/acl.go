@@ -33,21 +33,22 @@ func compileACL(entries []ACLEntry) []aclRule {
 
 // permits says whether some entry lets user (as client) publish to the
 // topic name (write) or subscribe to the filter.
-func (b *Broker) permits(user, client, topic string, write bool) bool {
+func (b *Broker) permits(user []byte, client, topic string, write bool) bool {
+	var levels [16]string
+	f, ok := segments(levels[:0], topic, !write)
+	if !ok {
+		return false
+	}
 	for _, r := range b.acl {
-		if !r.everyone && !r.users[user] {
+		if !r.everyone && !r.users[string(user)] {
 			continue
 		}
+		ps := r.subscribe
 		if write {
-			for _, p := range r.publish {
-				if p.allowsTopic(topic, user, client) {
-					return true
-				}
-			}
-			continue
+			ps = r.publish
 		}
-		for _, p := range r.subscribe {
-			if p.allowsFilter(topic, user, client) {
+		for _, p := range ps {
+			if p.covers(f, user, client) {
 				return true
 			}
 		}

@@ -44,38 +44,42 @@ func checkFilter(f string) error {
 
 // matchSeg says whether pattern segment p, for user and client id,
 // covers the literal topic segment s at level i.
-func matchSeg(p, s string, i int, user, client string) bool {
+func matchSeg(p, s string, i int, user []byte, client string) bool {
 	switch p {
 	case "+":
 		return i > 0 || !strings.HasPrefix(s, "$") // wildcards skip $SYS and the like
 	case "%u":
-		return s == user
+		return s == string(user)
 	case "%c":
 		return s == client
 	}
 	return p == s
 }
 
-// allowsTopic says whether p allows publishing to the topic name.
-func (p pattern) allowsTopic(topic, user, client string) bool {
-	return p.covers(compile(topic), user, client)
-}
-
-// allowsFilter says whether every topic the subscription filter f can
-// match is allowed by p. A shared subscription counts as its filter.
-func (p pattern) allowsFilter(f, user, client string) bool {
-	if rest, ok := strings.CutPrefix(f, "$share/"); ok {
-		_, f, ok = strings.Cut(rest, "/")
-		if !ok {
-			return false
+// segments appends the levels of a topic name, or of a subscription
+// filter (filter true; a shared subscription counts as its filter), to
+// dst; ok is false for a shared subscription without its filter. The ACL
+// check runs on every publish and delivery: a caller passes a stack array
+// so that splitting allocates nothing.
+func segments(dst []string, topic string, filter bool) (segs []string, ok bool) {
+	if rest, shared := strings.CutPrefix(topic, "$share/"); filter && shared {
+		if _, topic, ok = strings.Cut(rest, "/"); !ok {
+			return dst, false
 		}
 	}
-	return p.covers(compile(f), user, client)
+	for {
+		seg, rest, more := strings.Cut(topic, "/")
+		dst = append(dst, seg)
+		if !more {
+			return dst, true
+		}
+		topic = rest
+	}
 }
 
 // covers says whether p covers the filter segments f (a topic name being
 // a filter without wildcards): every topic f matches, p matches.
-func (p pattern) covers(f []string, user, client string) bool {
+func (p pattern) covers(f []string, user []byte, client string) bool {
 	for i := 0; ; i++ {
 		switch {
 		case i < len(p) && p[i] == "#":

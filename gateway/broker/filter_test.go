@@ -24,7 +24,7 @@ func TestPatternTopics(t *testing.T) {
 		{"a/b", "a/b", true},
 		{"a/b", "a/b/c", false},
 	} {
-		if got := compile(tc.pattern).allowsTopic(tc.topic, user, client); got != tc.want {
+		if got := allows(compile(tc.pattern), tc.topic, false, user, client); got != tc.want {
 			t.Errorf("%q allows publishing to %q: %v, want %v", tc.pattern, tc.topic, got, tc.want)
 		}
 	}
@@ -59,7 +59,7 @@ func TestPatternFilters(t *testing.T) {
 		{"a/%c/#", "$share/group/a/other/x", false},
 		{"a/%c/#", "$share/group", false},
 	} {
-		if got := compile(tc.pattern).allowsFilter(tc.filter, user, client); got != tc.want {
+		if got := allows(compile(tc.pattern), tc.filter, true, user, client); got != tc.want {
 			t.Errorf("%q allows subscribing to %q: %v, want %v", tc.pattern, tc.filter, got, tc.want)
 		}
 	}
@@ -71,12 +71,33 @@ func TestPatternSubstitutionIsLiteral(t *testing.T) {
 	p := compile("dev/%c/#")
 	for _, client := range []string{"+", "#", "a/b"} {
 		for _, f := range []string{"dev/+/#", "dev/#", "dev/a/b/x"} {
-			if p.allowsFilter(f, "u", client) {
+			if allows(p, f, true, "u", client) {
 				t.Errorf("client id %q may subscribe to %q", client, f)
 			}
 		}
 	}
-	if !p.allowsTopic("dev/+x/y", "u", "+x") {
+	if !allows(p, "dev/+x/y", false, "u", "+x") {
 		t.Error("a literal client id does not match itself")
+	}
+}
+
+// allows applies p to a topic name or a subscription filter as permits
+// does.
+func allows(p pattern, topic string, filter bool, user, client string) bool {
+	f, ok := segments(nil, topic, filter)
+	return ok && p.covers(f, []byte(user), client)
+}
+
+// TestPermitsAllocatesNothing: the ACL check runs on every publish and
+// every delivery.
+func TestPermitsAllocatesNothing(t *testing.T) {
+	b := &Broker{acl: compileACL([]ACLEntry{{Users: []string{"*"}, Publish: []string{"community/+/building/+/+/%u/#"}}})}
+	user := []byte("dev-7")
+	topic := "community/sun/building/3/12/dev-7/gas"
+	if !b.permits(user, "cid", topic, true) {
+		t.Fatal("not permitted")
+	}
+	if n := testing.AllocsPerRun(100, func() { b.permits(user, "cid", topic, true) }); n != 0 {
+		t.Errorf("permits allocates %v times per check", n)
 	}
 }

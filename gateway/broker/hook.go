@@ -135,7 +135,7 @@ func (h *hook) allowed(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Listener == listenerInternal && bytes.Equal(user, []byte(internalUser)) {
 		return true
 	}
-	if b.permits(string(user), cl.ID, topic, write) {
+	if b.permits(user, cl.ID, topic, write) {
 		return true
 	}
 	action := "subscribe"
