@@ -54,3 +54,17 @@ func (g *Gateway) mqttClients() []*mqttconn.Broker {
 	}
 	return out
 }
+
+// openBrokerToDevices lets devices in once the drivers that read them
+// from the embedded broker have subscribed: its sessions live in memory,
+// so a message taken before would be acknowledged to the device and
+// handed to no one. A driver that never starts keeps devices out, and
+// they keep their messages.
+func (g *Gateway) openBrokerToDevices() {
+	if g.broker == nil {
+		return
+	}
+	if err := g.broker.OpenToDevices(); err != nil {
+		g.logger.Error("embedded broker: cannot serve devices", "err", err)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/shouwang-iot/shouwang/gateway/bus"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 	"github.com/shouwang-iot/shouwang/gateway/store"
+	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -61,11 +62,14 @@ type Gateway struct {
 
 	// running is set once the drivers are being started and cleared at
 	// shutdown; /readyz also wants every driver started.
-	running   atomic.Bool
-	fwdCancel context.CancelFunc
-	fwdWG     sync.WaitGroup
-	drvCancel context.CancelFunc
-	drvWG     sync.WaitGroup
+	running atomic.Bool
+	// unsubscribed counts the drivers on the embedded broker not started
+	// yet; at zero the broker serves devices.
+	unsubscribed atomic.Int32
+	fwdCancel    context.CancelFunc
+	fwdWG        sync.WaitGroup
+	drvCancel    context.CancelFunc
+	drvWG        sync.WaitGroup
 
 	desk       *alarms.Desk
 	journal    *alarms.Journal
@@ -80,6 +84,9 @@ type driverRun struct {
 	driver  shouwang.Driver
 	started atomic.Bool
 	lastErr atomic.Value // string
+	// onEmbeddedBroker: the embedded broker serves devices only once
+	// every such driver has started (subscribed).
+	onEmbeddedBroker bool
 }
 
 // New builds a gateway for plan; nothing is opened until Run.
@@ -291,7 +298,15 @@ func (g *Gateway) buildDrivers() error {
 				return fmt.Errorf("driver %s: metrics: %w", dp.Name, err)
 			}
 		}
-		g.drivers = append(g.drivers, &driverRun{name: dp.Name, driver: d})
+		run := &driverRun{name: dp.Name, driver: d}
+		if c, ok := dp.Config.(mqttconn.Client); ok && g.broker != nil {
+			url, _, _ := g.broker.Internal()
+			run.onEmbeddedBroker = c.MQTTBroker().URL == url
+		}
+		if run.onEmbeddedBroker {
+			g.unsubscribed.Add(1)
+		}
+		g.drivers = append(g.drivers, run)
 	}
 	return nil
 }
@@ -303,6 +318,9 @@ func (g *Gateway) startDrivers(ctx context.Context) {
 	var drvCtx context.Context
 	drvCtx, g.drvCancel = context.WithCancel(ctx)
 	g.running.Store(true)
+	if g.unsubscribed.Load() == 0 {
+		g.openBrokerToDevices()
+	}
 	for _, run := range g.drivers {
 		g.drvWG.Go(func() { g.keepStarting(drvCtx, run) })
 	}
@@ -314,6 +332,9 @@ func (g *Gateway) keepStarting(ctx context.Context, run *driverRun) {
 		err := run.driver.Start(ctx, g.bus)
 		if err == nil {
 			run.started.Store(true)
+			if run.onEmbeddedBroker && g.unsubscribed.Add(-1) == 0 {
+				g.openBrokerToDevices()
+			}
 			return
 		}
 		run.lastErr.Store(err.Error())

@@ -72,6 +72,9 @@ type Broker struct {
 	state        int // stateNew, stateServing, stateClosed
 	lns          []*trackingListener
 	internalAddr string
+	// closedToDevices are the public listeners bound but not yet served
+	// (OpenToDevices).
+	closedToDevices []*trackingListener
 }
 
 const (
@@ -167,17 +170,37 @@ func (b *Broker) Start(ctx context.Context) error {
 		}
 		lns = append(lns, b.track(s.id, ln))
 	}
-	for _, l := range lns {
-		if err := b.server.AddListener(listeners.NewNet(l.id, l)); err != nil {
-			return err // only a duplicate id, which the state check rules out
-		}
-		b.logger.Info("MQTT broker listening", "listener", l.id, "addr", l.Addr().String())
+	if err := b.server.AddListener(listeners.NewNet(lns[0].id, lns[0])); err != nil {
+		return err // only a duplicate id, which the state check rules out
 	}
-	b.lns, b.internalAddr = lns, lns[0].Addr().String()
+	b.lns, b.internalAddr, b.closedToDevices = lns, lns[0].Addr().String(), lns[1:]
 	if err := b.server.Serve(); err != nil {
 		return err
 	}
 	b.state = stateServing
+	return nil
+}
+
+// OpenToDevices starts serving the public listeners, which Start bound
+// (so a taken port fails Start) but left unserved: sessions live in
+// memory, so until the gateway's own subscribers have connected after a
+// start, a device's message would be acknowledged and handed to no one.
+// Devices that connect before wait in the listen backlog for their
+// CONNACK. It is a no-op after the first call and after Close.
+func (b *Broker) OpenToDevices() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state != stateServing {
+		return nil
+	}
+	for _, l := range b.closedToDevices {
+		if err := b.server.AddListener(listeners.NewNet(l.id, l)); err != nil {
+			return err
+		}
+		b.server.Listeners.Serve(l.id, b.server.EstablishConnection)
+		b.logger.Info("MQTT broker listening", "listener", l.id, "addr", l.Addr().String())
+	}
+	b.closedToDevices = nil
 	return nil
 }
 

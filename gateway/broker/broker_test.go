@@ -2,10 +2,15 @@ package broker
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shouwang-iot/shouwang/internal/leakcheck"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -252,5 +257,44 @@ func TestCloseWithoutStart(t *testing.T) {
 	}
 	if _, err := New(Config{}, Options{}); err == nil || !strings.Contains(err.Error(), "invalid configuration") {
 		t.Errorf("New with an invalid config: %v", err)
+	}
+}
+
+// TestDevicesWaitUntilOpen: after Start only the gateway's own clients
+// are served; a device that connects waits for its CONNACK until
+// OpenToDevices, and is served then.
+func TestDevicesWaitUntilOpen(t *testing.T) {
+	leakcheck.Check(t)
+	cfg := DefaultConfig()
+	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	cfg.UsersFile = t.TempDir() + "/broker-users"
+	b, err := New(cfg, Options{AnonymousLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", cfg.Listen)
+	if err != nil {
+		t.Fatalf("the public port is not bound after Start: %v", err)
+	}
+	defer conn.Close()
+	// CONNECT, MQTT 3.1.1, clean session, client id "d".
+	if _, err := conn.Write([]byte{0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 30, 0, 1, 'd'}); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := conn.Read(make([]byte, 4)); err == nil {
+		t.Fatalf("a device was answered (%d bytes) before OpenToDevices", n)
+	}
+	if err := b.OpenToDevices(); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	ack := make([]byte, 4)
+	if _, err := io.ReadFull(conn, ack); err != nil || ack[0] != 0x20 || ack[3] != 0 {
+		t.Fatalf("CONNACK after OpenToDevices: % X, %v", ack, err)
 	}
 }

@@ -61,6 +61,9 @@ func mustStart(tb testing.TB, opts Options, configure func(*Config), users ...st
 	if err := b.Start(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
+	if err := b.OpenToDevices(); err != nil {
+		tb.Fatal(err)
+	}
 	return &testBroker{Broker: b, users: cfg.UsersFile, log: logs}
 }
 
