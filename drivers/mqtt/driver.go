@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -117,11 +116,6 @@ func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
 	opts, err := d.cfg.Options()
 	if err != nil {
 		return err
-	}
-	if u, err := url.Parse(d.cfg.URL); err == nil {
-		if dial := bufferedDial(u.Scheme); dial != nil {
-			opts.SetCustomOpenConnectionFn(dial)
-		}
 	}
 	subscribed := make(chan error, 1) // this Start's; a stale client's outcome cannot reach it
 	opts.SetCleanSession(false).SetStore(mqttconn.NoStore{}).SetAutoAckDisabled(true).SetOrderMatters(true).

@@ -80,6 +80,11 @@ func (b *Broker) Validate(fe *shouwang.FieldErrors, embeddedOK bool) {
 // TLS. It reads the certificate files.
 func (b *Broker) Options() (*paho.ClientOptions, error) {
 	opts := paho.NewClientOptions().AddBroker(b.URL).SetClientID(b.ClientID)
+	if u, err := url.Parse(b.URL); err == nil {
+		if dial := bufferedDial(u.Scheme); dial != nil {
+			opts.SetCustomOpenConnectionFn(dial)
+		}
+	}
 	if b.Username != "" {
 		opts.SetUsername(b.Username).SetPassword(b.Password.Reveal())
 	}

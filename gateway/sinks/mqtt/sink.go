@@ -232,7 +232,7 @@ func (s *Sink) dial() (*link, error) {
 		// No fallback to MQTT 3.1, which would turn a refused login into
 		// "unacceptable protocol version".
 		SetProtocolVersion(4).
-		SetDialer(&net.Dialer{Timeout: s.timeout}).
+		SetDialer(&net.Dialer{Timeout: s.timeout}). // ws:// and wss://; the others dial with the connect timeout
 		SetConnectTimeout(s.timeout).
 		SetWriteTimeout(s.timeout).
 		SetKeepAlive(30 * time.Second).
