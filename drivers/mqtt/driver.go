@@ -188,7 +188,7 @@ func (d *Driver) onConnect(c paho.Client, subscribed chan<- error) {
 		filters[s.pattern.Filter()] = s.qos
 	}
 	t := c.SubscribeMultiple(filters, nil)
-	err := t.Error()
+	var err error
 	switch {
 	case !t.WaitTimeout(d.cfg.ConnectTimeout):
 		err = fmt.Errorf("no answer to the subscription within %v", d.cfg.ConnectTimeout)
