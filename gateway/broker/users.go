@@ -218,46 +218,17 @@ func (f *usersFile) write(path string) error {
 	return writeFileAtomic(path, buf.Bytes())
 }
 
-// writeFileAtomic writes a temp file beside path with mode 0600, syncs
-// it, renames it over path and syncs the directory. The new file keeps
+// writeFileAtomic replaces the users file (mode 0600). The new file keeps
 // the old one's owner (or takes the directory's), so a users file edited
 // as root stays readable by a gateway running as its own user.
-func writeFileAtomic(path string, data []byte) (err error) {
+func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return err
-	}
 	owner := path
-	if _, serr := os.Stat(path); serr != nil {
+	if _, err := os.Stat(path); err != nil {
 		owner = dir
 	}
-	if err = chownLike(tmp, owner); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return durable.SyncDir(dir)
+	return durable.Replace(path, data, 0o600, func(f *os.File) error { return chownLike(f, owner) })
 }

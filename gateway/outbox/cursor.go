@@ -54,25 +54,7 @@ func (c *cursor) save(seq uint64) error {
 	var data [12]byte
 	binary.LittleEndian.PutUint64(data[:8], seq)
 	binary.LittleEndian.PutUint32(data[8:], crc32.Checksum(data[:8], castagnoli))
-	tmp := c.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
-	if err != nil {
-		return fmt.Errorf("outbox: save cursor %s: %w", c.name, err)
-	}
-	_, err = f.Write(data[:])
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, c.path)
-	}
-	if err != nil {
-		return fmt.Errorf("outbox: save cursor %s: %w", c.name, err)
-	}
-	if err := durable.SyncDir(filepath.Dir(c.path)); err != nil {
+	if err := durable.Replace(c.path, data[:], 0o640, nil); err != nil {
 		return fmt.Errorf("outbox: save cursor %s: %w", c.name, err)
 	}
 	return nil

@@ -51,3 +51,43 @@ func SyncDir(dir string) error {
 	}
 	return nil
 }
+
+// Replace puts data at path in one step that survives a power cut: it
+// writes a temp file beside path (mode perm), fsyncs it, renames it over
+// path and fsyncs the directory, so a reader sees the old file or the new
+// one, never a part. prepare, if set, is called on the temp file before
+// the write (to give it an owner). A failed Replace leaves no temp file.
+func Replace(path string, data []byte, perm os.FileMode, prepare func(*os.File) error) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if prepare != nil {
+		if err = prepare(tmp); err != nil {
+			return err
+		}
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
