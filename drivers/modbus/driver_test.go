@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
 // gasModel is the gas-detector-lel-generic profile's section, as the
@@ -35,48 +35,6 @@ func gasModel() *Model {
 // gasSlave answers like a gas detector reading gas*0.1 %LEL with status.
 func gasSlave(id byte, gas, status uint16) testenv.ModbusSlave {
 	return testenv.ModbusSlave{ID: id, Input: []uint16{gas, status, 0, 0}, Holding: make([]uint16, 40)}
-}
-
-// metricValue reads a counter or gauge through client_model, as the
-// other packages' tests do (DEPENDENCIES.md).
-func metricValue(m prometheus.Metric) float64 {
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		panic(err)
-	}
-	if c := pb.GetCounter(); c != nil {
-		return c.GetValue()
-	}
-	return pb.GetGauge().GetValue()
-}
-
-// batches is a Publisher that hands every batch to the test.
-type batches chan shouwang.Batch
-
-func (b batches) Publish(ctx context.Context, bt shouwang.Batch) error {
-	select {
-	case b <- bt:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// next returns the next batch that has what match looks for, failing the
-// test if none comes within d.
-func (b batches) next(t *testing.T, d time.Duration, what string, match func(shouwang.Batch) bool) shouwang.Batch {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case bt := <-b:
-			if match(bt) {
-				return bt
-			}
-		case <-timeout:
-			t.Fatalf("no batch with %s within %v", what, d)
-		}
-	}
 }
 
 func hasEvent(kind string) func(shouwang.Batch) bool {
@@ -110,8 +68,9 @@ func kinds(evs []shouwang.Event) []string {
 }
 
 // startDriver builds and starts a driver over devices (all gas detectors)
-// and stops it at cleanup, checking nothing is left running.
-func startDriver(t *testing.T, c Config, devices ...shouwang.Device) (*Driver, batches) {
+// and stops it at cleanup, checking nothing is left running. The test
+// takes the driver's batches in order with the recorder's NextBatch.
+func startDriver(t *testing.T, c Config, devices ...shouwang.Device) (*Driver, *mock.Recorder) {
 	t.Helper()
 	leakcheck.Check(t)
 	for i := range devices {
@@ -124,7 +83,7 @@ func startDriver(t *testing.T, c Config, devices ...shouwang.Device) (*Driver, b
 		t.Fatal(err)
 	}
 	d := drv.(*Driver)
-	out := make(batches, 64)
+	out := &mock.Recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := d.Start(ctx, out); err != nil {
 		cancel()
@@ -159,7 +118,7 @@ func TestDriverStatusEvents(t *testing.T) {
 	srv := testenv.StartModbusTCP(t, gasSlave(1, 125, 0))
 	_, out := startDriver(t, fastConfig(TransportTCP, srv.Addr), shouwang.Device{ID: "gas-1", Address: "1"})
 
-	first := out.next(t, 5*time.Second, "the first read", hasReading("gas", 12.5))
+	first := out.NextBatch(t, 5*time.Second, "the first read", hasReading("gas", 12.5))
 	if r, _ := reading(first, "gas"); r.Unit != "%LEL" || r.Device != "gas-1" {
 		t.Errorf("first reading %+v", r)
 	}
@@ -168,7 +127,7 @@ func TestDriverStatusEvents(t *testing.T) {
 	}
 
 	srv.Set(t, 1, "ir", 1, 0b001) // low alarm
-	b := out.next(t, 5*time.Second, "low_alarm", hasEvent("low_alarm"))
+	b := out.NextBatch(t, 5*time.Second, "low_alarm", hasEvent("low_alarm"))
 	if got := kinds(b.Events); !slices.Equal(got, []string{"low_alarm/warning"}) {
 		t.Errorf("events %v, want only low_alarm/warning", got)
 	}
@@ -178,11 +137,11 @@ func TestDriverStatusEvents(t *testing.T) {
 
 	srv.Set(t, 1, "ir", 0, 300)
 	srv.Set(t, 1, "ir", 1, 0b110) // high alarm and fault; low alarm ends
-	b = out.next(t, 5*time.Second, "high_alarm", hasEvent("high_alarm"))
+	b = out.NextBatch(t, 5*time.Second, "high_alarm", hasEvent("high_alarm"))
 	if got, want := kinds(b.Events), []string{"fault/fault", "high_alarm/alarm", "low_clear/info"}; !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v", got, want)
 	}
-	out.next(t, 5*time.Second, "gas at 30 %LEL", hasReading("gas", 30))
+	out.NextBatch(t, 5*time.Second, "gas at 30 %LEL", hasReading("gas", 30))
 }
 
 // TestDriverServerRestart: a Modbus TCP peer that restarts (its
@@ -193,14 +152,14 @@ func TestDriverServerRestart(t *testing.T) {
 	c := fastConfig(TransportTCP, srv.Addr)
 	c.OfflineAfter = 1000 // this test is about the connection, not offline
 	d, out := startDriver(t, c, shouwang.Device{ID: "gas-1", Address: "1"})
-	out.next(t, 5*time.Second, "a read", hasReading("gas", 12.5))
+	out.NextBatch(t, 5*time.Second, "a read", hasReading("gas", 12.5))
 
 	srv = srv.Restart(t)
 	srv.Set(t, 1, "ir", 0, 200) // so the reads after the restart are told apart
-	out.next(t, 10*time.Second, "a read from the restarted server", hasReading("gas", 20))
+	out.NextBatch(t, 10*time.Second, "a read from the restarted server", hasReading("gas", 20))
 	failures := 0.0
 	for _, k := range failureKinds {
-		failures += metricValue(d.failures.WithLabelValues("gas-1", k))
+		failures += testenv.MetricValue(t, d, "shouwang_modbus_failures_total", "device=gas-1", "kind="+k)
 	}
 	if failures == 0 {
 		t.Error("the restart cost no failed poll; was the connection really cut?")
@@ -213,23 +172,23 @@ func TestDriverServerRestart(t *testing.T) {
 func TestDriverOfflineOnline(t *testing.T) {
 	srv := testenv.StartModbusTCP(t, gasSlave(1, 125, 0b100))
 	d, out := startDriver(t, fastConfig(TransportTCP, srv.Addr), shouwang.Device{ID: "gas-1", Address: "1"})
-	out.next(t, 5*time.Second, "the fault", hasEvent("fault"))
+	out.NextBatch(t, 5*time.Second, "the fault", hasEvent("fault"))
 
 	srv.KillSlave(t, 1)
-	b := out.next(t, 5*time.Second, "offline", hasEvent("offline"))
+	b := out.NextBatch(t, 5*time.Second, "offline", hasEvent("offline"))
 	if e := b.Events[0]; e.Severity != shouwang.Fault || !strings.Contains(e.Message, "slave 1 at "+srv.Addr) {
 		t.Errorf("offline event %+v", e)
 	}
-	if v := metricValue(d.online.WithLabelValues("gas-1")); v != 0 {
+	if v := testenv.MetricValue(t, d, "shouwang_modbus_device_online", "device=gas-1"); v != 0 {
 		t.Errorf("online gauge %v while offline", v)
 	}
 	srv.ReviveSlave(t, 1)
-	b = out.next(t, 5*time.Second, "online", hasEvent("online"))
+	b = out.NextBatch(t, 5*time.Second, "online", hasEvent("online"))
 	// Back online, the state is reported afresh: the fault still stands.
 	if got, want := kinds(b.Events), []string{"fault/fault", "high_clear/info", "low_clear/info", "online/info"}; !slices.Equal(got, want) {
 		t.Errorf("events on coming back %v, want %v", got, want)
 	}
-	if n := metricValue(d.failures.WithLabelValues("gas-1", "timeout")); n < 2 {
+	if n := testenv.MetricValue(t, d, "shouwang_modbus_failures_total", "device=gas-1", "kind=timeout"); n < 2 {
 		t.Errorf("%v timeouts counted, want at least OfflineAfter (2)", n)
 	}
 }
@@ -242,13 +201,13 @@ func TestDriverRTUDeadSlave(t *testing.T) {
 	c := fastConfig(TransportRTU, srv.Port)
 	_, out := startDriver(t, c, shouwang.Device{ID: "gas-1", Address: "1"},
 		shouwang.Device{ID: "gas-2", Address: "2"}, shouwang.Device{ID: "gas-3", Address: "3"})
-	b := out.next(t, 10*time.Second, "gas-2 offline", hasEvent("offline"))
+	b := out.NextBatch(t, 10*time.Second, "gas-2 offline", hasEvent("offline"))
 	if b.Events[0].Device != "gas-2" {
 		t.Fatalf("offline event for %s", b.Events[0].Device)
 	}
 	// After it, both healthy slaves are still read, with their own values.
 	seen := map[string]bool{}
-	out.next(t, 5*time.Second, "reads of gas-1 and gas-3", func(b shouwang.Batch) bool {
+	out.NextBatch(t, 5*time.Second, "reads of gas-1 and gas-3", func(b shouwang.Batch) bool {
 		if r, ok := reading(b, "gas"); ok && r.Quality == shouwang.Good {
 			seen[fmt.Sprintf("%s=%g", r.Device, r.Value)] = true
 		}
@@ -261,7 +220,7 @@ func TestDriverRTUDeadSlave(t *testing.T) {
 func TestDriverRTUOverTCP(t *testing.T) {
 	srv := testenv.StartModbusRTUOverTCP(t, gasSlave(7, 55, 0b010))
 	_, out := startDriver(t, fastConfig(TransportRTUOverTCP, srv.Addr), shouwang.Device{ID: "gas-7", Address: "7"})
-	b := out.next(t, 5*time.Second, "a read", hasReading("gas", 5.5))
+	b := out.NextBatch(t, 5*time.Second, "a read", hasReading("gas", 5.5))
 	if !hasEvent("high_alarm")(b) {
 		t.Errorf("events %v, want high_alarm", kinds(b.Events))
 	}

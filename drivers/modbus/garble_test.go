@@ -66,7 +66,7 @@ func TestDriverGarbledFrames(t *testing.T) {
 			}
 		}
 	}()
-	b := out.next(t, 10*time.Second, "a good reading", func(b shouwang.Batch) bool {
+	b := out.NextBatch(t, 10*time.Second, "a good reading", func(b shouwang.Batch) bool {
 		r, ok := reading(b, "gas")
 		return ok && r.Quality == shouwang.Good
 	})
@@ -74,7 +74,7 @@ func TestDriverGarbledFrames(t *testing.T) {
 		t.Errorf("first good reading %v, want 44.4 (33.3 would be the late answer taken for the next)", r.Value)
 	}
 	for _, kind := range []string{"crc", "frame", "timeout"} {
-		if n := metricValue(d.failures.WithLabelValues("gas-1", kind)); n < 1 {
+		if n := testenv.MetricValue(t, d, "shouwang_modbus_failures_total", "device=gas-1", "kind="+kind); n < 1 {
 			t.Errorf("%s failures: %v, want at least 1", kind, n)
 		}
 	}

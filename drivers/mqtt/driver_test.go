@@ -32,7 +32,7 @@ func TestIngestEveryForm(t *testing.T) {
 	p.add("b1-garage", "N-1", "", numberModel())
 	d := p.driver(t, brokerConfig(mq, "gw-forms", stateTopic,
 		Subscription{Topic: "sensors/{device}/{point}", QoS: qos(2)}), nil)
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	if err := d.Start(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -42,35 +42,36 @@ func TestIngestEveryForm(t *testing.T) {
 	send(t, dev, "community/sunshine/building/3/smoke/SK-1/state", "t=1790000001;alm=0;bat=76;csq=21")
 	sendQoS(t, dev, 2, "sensors/N-1/co", "355") // the whole QoS 2 exchange, PUBREC after the commit
 	sendQoS(t, dev, 0, "sensors/N-1/gas", "2.5")
-	rec.waitFor(t, 10*time.Second, "6 readings and 2 events", func(rs []shouwang.Reading, es []shouwang.Event) bool {
-		return len(rs) == 5 && len(es) == 2
+	seen := rec.WaitFor(t, 10*time.Second, "6 readings and 2 events", func(r mock.Recorded) bool {
+		return len(r.Readings) == 5 && len(r.Events) == 2
 	})
-	got := fmt.Sprint(rec.readings[:3], rec.events)
+	rs := seen.Readings
+	got := fmt.Sprint(rs[:3], seen.Events)
 	for _, want := range []string{"1202-kitchen-gas gas 3.5 %LEL", "1202-kitchen-gas battery 97 %", "1202-hall-smoke battery 76 %",
 		"1202-kitchen-gas gas_alarm alarm", "1202-hall-smoke smoke_clear info"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in %s", want, got)
 		}
 	}
-	if at := rec.readings[0].Time; !at.Equal(time.UnixMilli(1790000000123)) {
+	if at := rs[0].Time; !at.Equal(time.UnixMilli(1790000000123)) {
 		t.Errorf("JSON reading at %v, want the message's ts", at)
 	}
-	if at := rec.readings[2].Time; !at.Equal(time.Unix(1790000001, 0)) {
+	if at := rs[2].Time; !at.Equal(time.Unix(1790000001, 0)) {
 		t.Errorf("kv reading at %v, want the message's t", at)
 	}
-	for _, r := range rec.readings[3:] {
+	for _, r := range rs[3:] {
 		// The receive time, to the millisecond, one apart per device.
 		if r.Device != "b1-garage" || r.Time.Before(before.Truncate(time.Millisecond)) || r.Time.After(time.Now().Add(10*time.Millisecond)) {
 			t.Errorf("number reading %+v: want b1-garage at the receive time", r)
 		}
 	}
-	if co := rec.readings[3]; co.Point != "co" || co.Value != 35.5 || co.Unit != "ppm" {
+	if co := rs[3]; co.Point != "co" || co.Value != 35.5 || co.Unit != "ppm" {
 		t.Errorf("co reading %+v, want 35.5 ppm from the topic's point and the model's scale", co)
 	}
-	if n := metricValue(t, d, "shouwang_mqtt_bad_messages_total"); n != 0 {
+	if n := testenv.MetricValue(t, d, "shouwang_mqtt_bad_messages_total"); n != 0 {
 		t.Errorf("%v bad messages counted", n)
 	}
-	if n := metricValue(t, d, "shouwang_mqtt_connected"); n != 1 {
+	if n := testenv.MetricValue(t, d, "shouwang_mqtt_connected"); n != 1 {
 		t.Errorf("connected = %v", n)
 	}
 }
@@ -83,13 +84,13 @@ func TestLocationMismatchKeepsReading(t *testing.T) {
 	var p placed
 	p.add("1202-kitchen-gas", "GD-1", "3", jsonModel())
 	d := p.driver(t, brokerConfig(mq, "gw-place", stateTopic), nil)
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	if err := d.Start(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
 	send(t, devicePublisher(t, mq, "dev-place"), "community/sunshine/building/5/gas/GD-1/state", `{"lel":40}`)
-	rec.waitFor(t, 10*time.Second, "the reading", func(rs []shouwang.Reading, _ []shouwang.Event) bool { return len(rs) == 1 })
-	if n := metricValue(t, d, "shouwang_mqtt_bad_messages_total", "reason="+reasonLocation); n != 1 {
+	rec.WaitFor(t, 10*time.Second, "the reading", func(r mock.Recorded) bool { return len(r.Readings) == 1 })
+	if n := testenv.MetricValue(t, d, "shouwang_mqtt_bad_messages_total", "reason="+reasonLocation); n != 1 {
 		t.Errorf("location mismatches counted: %v, want 1", n)
 	}
 }
@@ -105,7 +106,7 @@ func TestRefusedCredentials(t *testing.T) {
 	c.Password = "wrong"
 	d := p.driver(t, c, nil)
 	for range 2 {
-		err := d.Start(t.Context(), newRecorder())
+		err := d.Start(t.Context(), &mock.Recorder{})
 		if err == nil || !strings.Contains(err.Error(), "not Authorized") {
 			t.Fatalf("Start with a wrong password: %v", err)
 		}
@@ -141,12 +142,12 @@ func TestAcknowledgedOnlyWhenDurable(t *testing.T) {
 	first.Close()
 
 	second := p.driver(t, cfg, nil)
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	if err := second.Start(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
-	rec.waitFor(t, 10*time.Second, "all 5 readings again", func(rs []shouwang.Reading, _ []shouwang.Event) bool {
-		return len(distinct(rs)) == 5
+	rec.WaitFor(t, 10*time.Second, "all 5 readings again", func(r mock.Recorded) bool {
+		return len(distinct(r.Readings)) == 5
 	})
 }
 
@@ -160,7 +161,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	var p placed
 	p.add("gas", "GD-1", "3", jsonModel())
 	d := p.driver(t, brokerConfig(mq, "gw-restart", stateTopic), nil)
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	if err := d.Start(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -180,19 +181,17 @@ func TestBrokerRestartMidStream(t *testing.T) {
 		}
 		done <- err
 	}()
-	rec.waitFor(t, 10*time.Second, "the stream to start", func(rs []shouwang.Reading, _ []shouwang.Event) bool { return len(rs) >= 500 })
+	rec.WaitFor(t, 10*time.Second, "the stream to start", func(r mock.Recorded) bool { return len(r.Readings) >= 500 })
 	mq.Restart(t)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	rec.waitFor(t, 30*time.Second, "every message", func(rs []shouwang.Reading, _ []shouwang.Event) bool {
-		return len(distinct(rs)) == total
-	})
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	t.Logf("%d readings for %d messages (%d delivered again, each with its own timestamp)", len(rec.readings), total, len(rec.readings)-total)
+	rs := rec.WaitFor(t, 30*time.Second, "every message", func(r mock.Recorded) bool {
+		return len(distinct(r.Readings)) == total
+	}).Readings
+	t.Logf("%d readings for %d messages (%d delivered again, each with its own timestamp)", len(rs), total, len(rs)-total)
 	byTime := map[int64]float64{}
-	for _, r := range rec.readings {
+	for _, r := range rs {
 		if v, ok := byTime[r.Time.UnixMilli()]; ok && v != r.Value {
 			t.Fatalf("two values at %v: %v and %v", r.Time, v, r.Value)
 		}
@@ -210,7 +209,7 @@ func TestMalformedFlood(t *testing.T) {
 	p.add("gas", "GD-1", "3", jsonModel())
 	logs := &logCounter{}
 	d := p.driver(t, brokerConfig(mq, "gw-flood", stateTopic), slog.New(logs))
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	if err := d.Start(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -226,21 +225,21 @@ func TestMalformedFlood(t *testing.T) {
 			dev.Publish("community/sunshine/building/3/gas/NOT-PLACED/state", 1, false, `{"lel":1}`)
 		}
 	}
-	rec.waitFor(t, 30*time.Second, "every good message", func(rs []shouwang.Reading, _ []shouwang.Event) bool {
-		return len(distinct(rs)) == good
+	rec.WaitFor(t, 30*time.Second, "every good message", func(r mock.Recorded) bool {
+		return len(distinct(r.Readings)) == good
 	})
 	// Everything sent before the last good message has been read.
 	sub := "subscription=" + stateTopic.Topic
 	for reason, want := range map[string]float64{reasonMalformed: 2 * good / 5, reasonBadValue: good / 5,
 		reasonNoFields: good / 5, reasonTooLarge: good / 5, reasonUnknown: good / 50} {
-		if n := metricValue(t, d, "shouwang_mqtt_bad_messages_total", sub, "reason="+reason); n < want-1 || n > want {
+		if n := testenv.MetricValue(t, d, "shouwang_mqtt_bad_messages_total", sub, "reason="+reason); n < want-1 || n > want {
 			t.Errorf("%s: %v counted, want %v", reason, n, want)
 		}
 	}
 	if n := logs.count("MQTT message not read"); n != 1 {
 		t.Errorf("logged %d times within one interval, want once", n)
 	}
-	if !slices.ContainsFunc(rec.readings, func(r shouwang.Reading) bool { return r.Value == good-1 }) {
+	if !slices.ContainsFunc(rec.Readings(), func(r shouwang.Reading) bool { return r.Value == good-1 }) {
 		t.Error("the last good message is missing")
 	}
 }
@@ -277,14 +276,14 @@ func TestCloseDuringStart(t *testing.T) {
 	c.Subscriptions = []Subscription{stateTopic}
 	d := p.driver(t, c, nil)
 	started := make(chan error, 1)
-	go func() { started <- d.Start(context.Background(), newRecorder()) }()
+	go func() { started <- d.Start(context.Background(), &mock.Recorder{}) }()
 	conn := <-accepted
 	defer conn.Close()
 	d.Close()
 	if err := <-started; err == nil {
 		t.Fatal("Start succeeded against a broker that never answered")
 	}
-	if err := d.Start(context.Background(), newRecorder()); !errors.Is(err, shouwang.ErrStopped) {
+	if err := d.Start(context.Background(), &mock.Recorder{}); !errors.Is(err, shouwang.ErrStopped) {
 		t.Fatalf("Start after Close: %v, want ErrStopped", err)
 	}
 }

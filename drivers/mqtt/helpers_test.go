@@ -2,16 +2,12 @@ package mqtt
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
@@ -59,48 +55,6 @@ func (p *placed) driver(t *testing.T, c Config, logger *slog.Logger) *Driver {
 	return d.(*Driver)
 }
 
-// recorder is a Publisher that keeps every batch and tells waiters.
-type recorder struct {
-	mu       sync.Mutex
-	readings []shouwang.Reading
-	events   []shouwang.Event
-	changed  chan struct{}
-}
-
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{}, 1)} }
-
-func (r *recorder) Publish(_ context.Context, b shouwang.Batch) error {
-	r.mu.Lock()
-	r.readings = append(r.readings, b.Readings...)
-	r.events = append(r.events, b.Events...)
-	r.mu.Unlock()
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-// waitFor waits until cond holds over what was published, or fails.
-func (r *recorder) waitFor(t *testing.T, timeout time.Duration, what string, cond func(rs []shouwang.Reading, es []shouwang.Event) bool) {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		r.mu.Lock()
-		ok := cond(r.readings, r.events)
-		n, m := len(r.readings), len(r.events)
-		r.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-r.changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s (%d readings, %d events so far)", what, n, m)
-		}
-	}
-}
-
 // devicePublisher is a device's client: its own persistent session, so
 // what it publishes while the broker restarts is sent again.
 func devicePublisher(t *testing.T, mq *testenv.Mosquitto, id string) paho.Client {
@@ -128,48 +82,6 @@ func sendQoS(t *testing.T, c paho.Client, qos byte, topic string, payload any) {
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish %s: %v", topic, tok.Error())
 	}
-}
-
-func metricValue(t *testing.T, c prometheus.Collector, name string, labels ...string) float64 {
-	t.Helper()
-	ch := make(chan prometheus.Metric, 256)
-	c.Collect(ch)
-	close(ch)
-	var sum float64
-	for m := range ch {
-		if !strings.Contains(m.Desc().String(), `"`+name+`"`) {
-			continue
-		}
-		var pb dto.Metric
-		if err := m.Write(&pb); err != nil {
-			t.Fatal(err)
-		}
-		if !hasLabels(&pb, labels) {
-			continue
-		}
-		if pb.Counter != nil {
-			sum += pb.GetCounter().GetValue()
-		} else {
-			sum += pb.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
-// hasLabels reports whether pb carries every name=value in labels.
-func hasLabels(pb *dto.Metric, labels []string) bool {
-	for _, want := range labels {
-		found := false
-		for _, l := range pb.GetLabel() {
-			if fmt.Sprintf("%s=%s", l.GetName(), l.GetValue()) == want {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // logCounter is a slog handler that counts records by message.

@@ -6,22 +6,19 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/serial/gbt26875"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
+	"github.com/shouwang-iot/shouwang/mock"
 	bugst "go.bug.st/serial"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // links is the driver's open-links gauge.
 func links(t *testing.T, d *Driver) float64 {
-	var pb dto.Metric
-	if err := d.metrics.open.Write(&pb); err != nil {
-		t.Fatal(err)
-	}
-	return pb.GetGauge().GetValue()
+	t.Helper()
+	return testenv.MetricValue(t, d, "shouwang_serial_links")
 }
 
 // waitOpen waits until the driver has n links open.
@@ -87,7 +84,7 @@ func gbtConfig(port string) Config {
 func TestGBT26875OnPty(t *testing.T) {
 	leakcheck.Check(t)
 	pair := testenv.StartPtyPair(t)
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	d := startDriver(t, gbtConfig(pair.B), building3, rec)
 	waitOpen(t, d, 1)
 	uitd := openEnd(t, pair.A)
@@ -108,8 +105,8 @@ func TestGBT26875OnPty(t *testing.T) {
 	if got := readN(t, uitd, len(want)); !bytes.Equal(got, want) {
 		t.Errorf("confirms\n got % X\nwant % X", got, want)
 	}
-	es := rec.waitFor(t, "fire, fault, reset and clears", has("smoke-1202 fire_alarm", "smoke-3f-hall fault", "panel-b3 reset",
-		"smoke-1202 fire_clear", "smoke-3f-hall fault_clear"))
+	es := rec.WaitFor(t, publishWait, "fire, fault, reset and clears", has("smoke-1202 fire_alarm", "smoke-3f-hall fault", "panel-b3 reset",
+		"smoke-1202 fire_clear", "smoke-3f-hall fault_clear")).Events
 	for _, e := range es {
 		switch e.Device + " " + e.Kind {
 		case "smoke-1202 fire_alarm":
@@ -131,9 +128,9 @@ func TestGBT26875OnPty(t *testing.T) {
 	// online, and frames are read and confirmed again.
 	uitd.Close()
 	pair.Unplug(t)
-	rec.waitFor(t, "offline", has("panel-b3 offline"))
+	rec.WaitFor(t, publishWait, "offline", has("panel-b3 offline"))
 	pair.Replug(t)
-	rec.waitFor(t, "online", has("panel-b3 online"))
+	rec.WaitFor(t, publishWait, "online", has("panel-b3 online"))
 	uitd = openEnd(t, pair.A)
 	if _, err := uitd.Write(uitdFrame(88888, 4, gbt26875.TypeComponentStatus, componentStatus(1, 23, 0x0002))); err != nil {
 		t.Fatal(err)
@@ -141,18 +138,16 @@ func TestGBT26875OnPty(t *testing.T) {
 	if got := readN(t, uitd, 30); !bytes.Equal(got, confirmOf(88888, 4)) {
 		t.Errorf("confirm after replug % X", got)
 	}
-	rec.waitFor(t, "the fire again", func(es []shouwang.Event) bool {
+	rec.WaitFor(t, publishWait, "the fire again", func(r mock.Recorded) bool {
 		n := 0
-		for _, e := range es {
+		for _, e := range r.Events {
 			if e.Device == "smoke-1202" && e.Kind == "fire_alarm" {
 				n++
 			}
 		}
 		return n == 2
 	})
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	for _, e := range rec.events {
+	for _, e := range rec.Events() {
 		if e.Kind == "offline" && e.Severity != shouwang.Fault {
 			t.Errorf("offline event %+v is not a fault", e)
 		}
@@ -165,12 +160,12 @@ func TestPortMissingAtStart(t *testing.T) {
 	leakcheck.Check(t)
 	pair := testenv.StartPtyPair(t)
 	pair.Unplug(t)
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	d := startDriver(t, gbtConfig(pair.B), building3, rec)
-	rec.waitFor(t, "offline", has("panel-b3 offline"))
+	rec.WaitFor(t, publishWait, "offline", has("panel-b3 offline"))
 	pair.Replug(t)
 	waitOpen(t, d, 1)
-	rec.waitFor(t, "online", has("panel-b3 online"))
+	rec.WaitFor(t, publishWait, "online", has("panel-b3 online"))
 }
 
 // TestTextLinesOnPty: a panel's printer port in GB18030, with a header
@@ -183,7 +178,7 @@ func TestTextLinesOnPty(t *testing.T) {
 	devices := []shouwang.Device{
 		{ID: "smoke-1202", Address: "1-23"}, {ID: "smoke-3f-hall", Address: "2-5"}, {ID: "panel-b3", Address: "panel"},
 	}
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	d := startDriver(t, c, devices, rec)
 	waitOpen(t, d, 1)
 	printer := openEnd(t, pair.A)
@@ -199,8 +194,8 @@ func TestTextLinesOnPty(t *testing.T) {
 	if _, err := printer.Write(gb); err != nil {
 		t.Fatal(err)
 	}
-	es := rec.waitFor(t, "the printed events", has("smoke-1202 fire_alarm", "smoke-3f-hall fault", "panel-b3 reset",
-		"smoke-1202 fire_clear", "smoke-3f-hall fault_clear"))
+	es := rec.WaitFor(t, publishWait, "the printed events", has("smoke-1202 fire_alarm", "smoke-3f-hall fault", "panel-b3 reset",
+		"smoke-1202 fire_clear", "smoke-3f-hall fault_clear")).Events
 	if e := es[0]; e.Kind != "fire_alarm" || !e.Time.Equal(time.Date(2026, 11, 24, 8, 15, 3, 0, beijing)) || e.Severity != shouwang.Fire {
 		t.Errorf("first event %+v", e)
 	}
@@ -214,7 +209,7 @@ func TestFramesOnPty(t *testing.T) {
 	c := sampleFor(t, ProtocolFrames)
 	c.Port = pair.B
 	devices := []shouwang.Device{{ID: "smoke-201", Address: "259"}, {ID: "smoke-202", Address: "260"}}
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	d := startDriver(t, c, devices, rec)
 	waitOpen(t, d, 1)
 	frame := func(addr uint16, status byte, smoke uint16, battery byte) []byte {
@@ -232,16 +227,14 @@ func TestFramesOnPty(t *testing.T) {
 	if _, err := openEnd(t, pair.A).Write(in); err != nil {
 		t.Fatal(err)
 	}
-	rec.waitFor(t, "alarm and fault", has("smoke-201 smoke_alarm", "smoke-202 fault"))
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	rs := rec.WaitFor(t, publishWait, "alarm and fault", has("smoke-201 smoke_alarm", "smoke-202 fault")).Readings
 	found := false
-	for _, r := range rec.readings {
+	for _, r := range rs {
 		if r.Device == "smoke-201" && r.Point == "smoke_density" && r.Value == 0.25 && r.Unit == "dB/m" {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("readings %+v lack smoke-201's 0.25 dB/m", rec.readings)
+		t.Errorf("readings %+v lack smoke-201's 0.25 dB/m", rs)
 	}
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/serial/gbt26875"
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
 var beijing = time.FixedZone("CST", 8*3600)
@@ -48,51 +48,14 @@ type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-// recorder is a Publisher that keeps every event and tells waiters.
-type recorder struct {
-	mu       sync.Mutex
-	events   []shouwang.Event
-	readings []shouwang.Reading
-	changed  chan struct{}
-}
-
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{}, 1)} }
-
-func (r *recorder) Publish(_ context.Context, b shouwang.Batch) error {
-	r.mu.Lock()
-	r.events = append(r.events, b.Events...)
-	r.readings = append(r.readings, b.Readings...)
-	r.mu.Unlock()
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-// waitFor waits until cond holds over the events published, or fails.
-func (r *recorder) waitFor(t *testing.T, what string, cond func(es []shouwang.Event) bool) []shouwang.Event {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		r.mu.Lock()
-		es := slices.Clone(r.events)
-		r.mu.Unlock()
-		if cond(es) {
-			return es
-		}
-		select {
-		case <-r.changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; events so far: %v", what, eventList(es))
-		}
-	}
-}
+// publishWait is how long a test waits for the driver to publish what
+// it expects.
+const publishWait = 10 * time.Second
 
 // has says whether es holds "device kind" for each of want.
-func has(want ...string) func(es []shouwang.Event) bool {
-	return func(es []shouwang.Event) bool {
-		got := eventList(es)
+func has(want ...string) func(mock.Recorded) bool {
+	return func(r mock.Recorded) bool {
+		got := eventList(r.Events)
 		for _, w := range want {
 			if !slices.Contains(got, w) {
 				return false

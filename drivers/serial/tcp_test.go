@@ -11,6 +11,7 @@ import (
 	"github.com/shouwang-iot/shouwang/drivers/serial/gbt26875"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
 // TestGBT26875OverTCP: two UITDs connect to one listener; both number a
@@ -24,7 +25,7 @@ func TestGBT26875OverTCP(t *testing.T) {
 	devices := append(building3[:2:2],
 		shouwang.Device{ID: "smoke-b5-0101", Address: "77777:1/1/1-23"},
 		shouwang.Device{ID: "panel-b5", Address: "77777:panel"})
-	rec := newRecorder()
+	rec := &mock.Recorder{}
 	d := startDriver(t, c, devices, rec)
 
 	dial := func() net.Conn {
@@ -48,12 +49,12 @@ func TestGBT26875OverTCP(t *testing.T) {
 	}
 	send(b3, 88888, 1, gbt26875.TypeComponentStatus, componentStatus(1, 23, 0x0002))
 	send(b5, 77777, 1, gbt26875.TypeComponentStatus, componentStatus(1, 23, 0x0002))
-	rec.waitFor(t, "both fires", has("smoke-1202 fire_alarm", "smoke-b5-0101 fire_alarm"))
+	rec.WaitFor(t, publishWait, "both fires", has("smoke-1202 fire_alarm", "smoke-b5-0101 fire_alarm"))
 	if n := links(t, d); n != 2 {
 		t.Errorf("%v connections counted, want 2", n)
 	}
 	send(b5, 77777, 2, gbt26875.TypeOperation, resetOperation())
-	es := rec.waitFor(t, "the reset at b5", has("panel-b5 reset", "smoke-b5-0101 fire_clear"))
+	es := rec.WaitFor(t, publishWait, "the reset at b5", has("panel-b5 reset", "smoke-b5-0101 fire_clear")).Events
 	for _, e := range es {
 		if e.Device == "smoke-1202" && e.Kind == "fire_clear" {
 			t.Error("a reset at building 5's panel cleared building 3's fire")
@@ -66,7 +67,7 @@ func TestGBT26875OverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(b3, 88888, 10, gbt26875.TypeComponentStatus, componentStatus(2, 5, 0x0004))
-	rec.waitFor(t, "the fault", has("smoke-3f-hall fault"))
+	rec.WaitFor(t, publishWait, "the fault", has("smoke-3f-hall fault"))
 }
 
 // TestIdleConnectionClosed: a UITD silent past idle_timeout is dropped.
@@ -78,7 +79,7 @@ func TestIdleConnectionClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Start(t.Context(), newRecorder()); err != nil {
+	if err := d.Start(t.Context(), &mock.Recorder{}); err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()

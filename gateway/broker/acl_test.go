@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
 
 // aclConfig: every device publishes under its own id and reads its own
@@ -42,10 +43,10 @@ func TestACLPublish(t *testing.T) {
 	if !dev.IsConnectionOpen() {
 		t.Error("the device was disconnected for a denied publish")
 	}
-	if n := metric(t, b.Broker, "shouwang_broker_acl_denied_total", "action", "publish"); n != 3 {
+	if n := testenv.MetricValue(t, b.Broker, "shouwang_broker_acl_denied_total", "action=publish"); n != 3 {
 		t.Errorf("publish denials %v, want 3", n)
 	}
-	if n := metric(t, b.Broker, "shouwang_broker_messages_received_total"); n != 4 {
+	if n := testenv.MetricValue(t, b.Broker, "shouwang_broker_messages_received_total"); n != 4 {
 		t.Errorf("messages received %v, want 4", n)
 	}
 	if n := b.log.count("publish denied"); n != 2 {
@@ -81,7 +82,7 @@ func TestACLSubscribe(t *testing.T) {
 			t.Errorf("subscribe %s: granted %#x, want %#x", filter, got, want)
 		}
 	}
-	if n := metric(t, b.Broker, "shouwang_broker_acl_denied_total", "action", "subscribe"); n != 6 {
+	if n := testenv.MetricValue(t, b.Broker, "shouwang_broker_acl_denied_total", "action=subscribe"); n != 6 {
 		t.Errorf("subscribe denials %v, want 6", n)
 	}
 	// The device gets its own commands.
@@ -125,7 +126,7 @@ func TestACLPublishMQTT5(t *testing.T) {
 	if ack := c.read(); ack.PacketID != 8 || ack.ReasonCode != 0 {
 		t.Fatalf("PUBACK for an allowed publish: id %d reason %#x", ack.PacketID, ack.ReasonCode)
 	}
-	if n := metric(t, b.Broker, "shouwang_broker_acl_denied_total", "action", "publish"); n != 1 {
+	if n := testenv.MetricValue(t, b.Broker, "shouwang_broker_acl_denied_total", "action=publish"); n != 1 {
 		t.Errorf("publish denials %v, want 1", n)
 	}
 	// A topic alias would be resolved after the ACL check: the broker

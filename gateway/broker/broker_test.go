@@ -20,7 +20,7 @@ func TestAuthentication(t *testing.T) {
 	refused(t, client{url: url, id: "c2", user: "dev-1", pass: "wrong"}, "wrong password")
 	refused(t, client{url: url, id: "c3", user: "nobody", pass: "right"}, "unknown user")
 	refused(t, client{url: url, id: "c4"}, "anonymous without AnonymousLoopback")
-	if n := metric(t, b.Broker, "shouwang_broker_auth_failures_total"); n != 3 {
+	if n := testenv.MetricValue(t, b.Broker, "shouwang_broker_auth_failures_total"); n != 3 {
 		t.Errorf("auth failures %v, want 3", n)
 	}
 	for _, reason := range []string{"wrong password", "unknown user", "no username"} {
@@ -33,11 +33,11 @@ func TestAuthentication(t *testing.T) {
 	if n := b.log.count("wrong password"); n != 1 {
 		t.Errorf("refusal logged %d times, want once a minute", n)
 	}
-	if n := metric(t, b.Broker, "shouwang_broker_auth_failures_total"); n != 4 {
+	if n := testenv.MetricValue(t, b.Broker, "shouwang_broker_auth_failures_total"); n != 4 {
 		t.Errorf("auth failures %v, want 4", n)
 	}
 	eventually(t, "the gauge to count the one client", func() bool {
-		return metric(t, b.Broker, "shouwang_broker_clients") == 1
+		return testenv.MetricValue(t, b.Broker, "shouwang_broker_clients") == 1
 	})
 }
 
@@ -68,7 +68,7 @@ func TestAnonymousNotLoopback(t *testing.T) {
 	b := mustStart(t, Options{AnonymousLoopback: true}, func(c *Config) { c.Listen = net.JoinHostPort(ip, "0") })
 	url := b.url(listenerTCP)
 	refused(t, client{url: url, id: "anon"}, "anonymous from "+ip)
-	if n := metric(t, b.Broker, "shouwang_broker_auth_failures_total"); n != 1 {
+	if n := testenv.MetricValue(t, b.Broker, "shouwang_broker_auth_failures_total"); n != 1 {
 		t.Errorf("auth failures %v, want 1", n)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -181,41 +180,6 @@ func next(tb testing.TB, ch <-chan string) string {
 		tb.Fatal("no message")
 		return ""
 	}
-}
-
-// metric reads one of the broker's metrics through a registry; labels
-// are name, value pairs.
-func metric(tb testing.TB, b *Broker, name string, labels ...string) float64 {
-	tb.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(b)
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, lp := range m.GetLabel() {
-					found = found || lp.GetName() == labels[i] && lp.GetValue() == labels[i+1]
-				}
-				if !found {
-					continue metrics
-				}
-			}
-			if g := m.GetGauge(); g != nil {
-				return g.GetValue()
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	tb.Fatalf("no metric %s%v", name, labels)
-	return 0
 }
 
 // eventually polls cond until it holds or the wait runs out.

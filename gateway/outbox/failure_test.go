@@ -38,7 +38,7 @@ func TestBadRecordIsBisectedOut(t *testing.T) {
 	if r, _ := rs.count(); r != 99 {
 		t.Fatalf("%d readings reached the store, want 99", r)
 	}
-	if got := counterValue(o.m.quarantined.WithLabelValues("store")); got != 1 {
+	if got := testenv.MetricValue(t, o.m.quarantined, "shouwang_sink_quarantined_total", "sink=store"); got != 1 {
 		t.Fatalf("%v quarantined, want 1", got)
 	}
 }
@@ -59,8 +59,9 @@ func TestQuarantineUnwritableKeepsTheRecord(t *testing.T) {
 	o.Append(sampleBatch(1, time.Unix(1, 0)))
 	stop := runForwarder(t, o, sink.sink(), fc)
 	defer stop()
-	attempts := o.m.errors.WithLabelValues("store", "permanent")
-	testenv.CheckFor(t, 10*time.Second, "three attempts", func() bool { return counterValue(attempts) >= 3 })
+	testenv.CheckFor(t, 10*time.Second, "three attempts", func() bool {
+		return testenv.MetricValue(t, o.m.errors, "shouwang_sink_errors_total", "sink=store", "kind=permanent") >= 3
+	})
 	if o.Pending("store") != 1 {
 		t.Fatalf("the rejected record was confirmed without being quarantined")
 	}
@@ -93,7 +94,7 @@ func TestEventsOnlySegmentsDoNotDisableTheBound(t *testing.T) {
 		o.Append(sampleBatch(50, t0.Add(time.Hour+time.Duration(i)*time.Second)))
 	}
 	_, _, bytes := o.log.state()
-	dropped := counterValue(o.m.dropped)
+	dropped := testenv.MetricValue(t, o.m.dropped, "shouwang_outbox_dropped_readings_total")
 	if dropped == 0 || bytes > int64(cfg.MaxBytes)*2 {
 		t.Fatalf("outbox at %d bytes (bound %d), %v readings dropped", bytes, cfg.MaxBytes, dropped)
 	}
@@ -130,7 +131,7 @@ func TestDiskFullDropsToMakeRoom(t *testing.T) {
 	if err := o.Append(ev); err != nil {
 		t.Fatalf("append on a full disk: %v", err)
 	}
-	if counterValue(o.m.dropped) == 0 {
+	if testenv.MetricValue(t, o.m.dropped, "shouwang_outbox_dropped_readings_total") == 0 {
 		t.Fatal("nothing dropped to make room")
 	}
 	rs := newRecordingSink()

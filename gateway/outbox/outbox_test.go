@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
 	"github.com/shouwang-iot/shouwang/mock"
@@ -170,7 +169,7 @@ func TestRetryHonoursRetryAfterAndLosesNothing(t *testing.T) {
 	defer runForwarder(t, o, rs.sink(), testForward(dir))()
 	o.Append(sampleBatch(30, time.Unix(1, 0)))
 	rs.waitFor(t, 30)
-	if got := counterValue(o.m.errors.WithLabelValues("store", "retryable")); got != 3 {
+	if got := testenv.MetricValue(t, o.m.errors, "shouwang_sink_errors_total", "sink=store", "kind=retryable"); got != 3 {
 		t.Fatalf("retryable errors %v, want 3", got)
 	}
 }
@@ -239,7 +238,7 @@ func TestFullDropsOldestReadingsKeepsEvents(t *testing.T) {
 	if bytes > int64(cfg.MaxBytes)+int64(cfg.SegmentBytes) {
 		t.Fatalf("outbox %d bytes, bound %d", bytes, cfg.MaxBytes)
 	}
-	dropped := counterValue(o.m.dropped)
+	dropped := testenv.MetricValue(t, o.m.dropped, "shouwang_outbox_dropped_readings_total")
 	if dropped == 0 {
 		t.Fatal("nothing counted as dropped")
 	}
@@ -280,12 +279,4 @@ func TestConfigValidate(t *testing.T) {
 	if err := fc.Validate(); err == nil || len(err.(shouwang.FieldErrors)) != 4 {
 		t.Fatalf("forward config: %v", err)
 	}
-}
-
-func counterValue(c prometheus.Counter) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		panic(err)
-	}
-	return m.GetCounter().GetValue()
 }

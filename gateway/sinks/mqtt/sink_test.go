@@ -11,11 +11,10 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
 
 // The sink against an in-process fake broker, for what a real one cannot
@@ -356,32 +355,12 @@ func TestWriteUnreachable(t *testing.T) {
 	}
 }
 
-// metricValues reads the sink's metrics the way Prometheus would.
-func metricValues(t *testing.T, c prometheus.Collector) map[string]float64 {
+// uplink reads the sink's two metrics the way Prometheus scrapes them,
+// as the series labelled with the sink's name.
+func uplink(t *testing.T, s *Sink) (messages, connected float64) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(c); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != 1 || m.GetLabel()[0].GetName() != "sink" || m.GetLabel()[0].GetValue() != "district" {
-				t.Errorf("%s labels %v, want sink=district", mf.GetName(), m.GetLabel())
-			}
-			switch mf.GetType() {
-			case dto.MetricType_COUNTER:
-				out[mf.GetName()] = m.GetCounter().GetValue()
-			case dto.MetricType_GAUGE:
-				out[mf.GetName()] = m.GetGauge().GetValue()
-			}
-		}
-	}
-	return out
+	return testenv.MetricValue(t, s, "shouwang_uplink_messages_total", "sink=district"),
+		testenv.MetricValue(t, s, "shouwang_uplink_connected", "sink=district")
 }
 
 func TestMetrics(t *testing.T) {
@@ -390,9 +369,8 @@ func TestMetrics(t *testing.T) {
 	s := mustSink(t, fakeConfig(f))
 	want := func(messages, connected float64) {
 		t.Helper()
-		got := metricValues(t, s)
-		if got["shouwang_uplink_messages_total"] != messages || got["shouwang_uplink_connected"] != connected {
-			t.Errorf("metrics %v, want messages %v connected %v", got, messages, connected)
+		if m, c := uplink(t, s); m != messages || c != connected {
+			t.Errorf("metrics: messages %v connected %v, want messages %v connected %v", m, c, messages, connected)
 		}
 	}
 	want(0, 0)
