@@ -59,7 +59,7 @@ type Subscription struct {
 	// "{building}-{device}" tells apart devices numbered per building.
 	Device string `yaml:"device"`
 
-	pattern TopicPattern
+	pattern mqttconn.TopicPattern
 	device  placeholder.Template
 }
 
@@ -87,7 +87,7 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 		s := &c.Subscriptions[i]
 		at := fmt.Sprintf("subscriptions[%d]", i)
 		var err error
-		if s.pattern, err = ParseTopicPattern(s.Topic); err != nil {
+		if s.pattern, err = mqttconn.ParseTopicPattern(s.Topic); err != nil {
 			fe.Add(at+".topic", "%v", err)
 			continue
 		}

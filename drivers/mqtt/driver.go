@@ -3,7 +3,6 @@ package mqtt
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -32,8 +31,9 @@ type Driver struct {
 	// unmatched logs messages on topics no subscription matches.
 	unmatched badLog
 
-	msgs chan inbound
-	stop chan struct{} // closed by Close: receive stops waiting
+	session mqttconn.Session
+	msgs    chan inbound
+	stop    chan struct{} // closed by Close: receive stops waiting
 
 	mu        sync.Mutex // guards client and cancel
 	client    paho.Client
@@ -80,6 +80,7 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 		d.now = time.Now
 	}
 	var names []string
+	filters := map[string]byte{}
 	for _, s := range c.Subscriptions {
 		sub := &subscription{Subscription: s, qos: 1, caps: make([]string, len(s.pattern.Names())), point: -1}
 		if s.QoS != nil {
@@ -95,6 +96,7 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 		}
 		d.subs = append(d.subs, sub)
 		names = append(names, s.Topic)
+		filters[s.pattern.Filter()] = sub.qos
 	}
 	for _, dev := range env.Devices {
 		m := env.Models[dev.Profile].(*Model)
@@ -105,7 +107,18 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 		d.devices[deviceKey(dev)] = st
 	}
 	d.metrics = newMetrics(env.Name, names)
+	d.session = mqttconn.Session{Broker: &d.cfg.Broker, Filters: filters,
+		ConnectTimeout: c.ConnectTimeout, KeepAlive: c.KeepAlive, Logger: logger,
+		Receive: d.receive, Connected: d.setConnected}
 	return d
+}
+
+func (d *Driver) setConnected(up bool) {
+	if up {
+		d.metrics.connected.Set(1)
+	} else {
+		d.metrics.connected.Set(0)
+	}
 }
 
 // Start connects, subscribes, and returns once the subscriptions are
@@ -113,21 +126,6 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 // the broker's ACL denies). paho reconnects by itself after that. A
 // failed Start leaves nothing running and may be called again.
 func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
-	opts, err := d.cfg.Options()
-	if err != nil {
-		return err
-	}
-	subscribed := make(chan error, 1) // this Start's; a stale client's outcome cannot reach it
-	opts.SetCleanSession(false).SetStore(mqttconn.NoStore{}).SetAutoAckDisabled(true).SetOrderMatters(true).
-		SetAutoReconnect(true).SetConnectRetry(false).SetMaxReconnectInterval(30 * time.Second).
-		SetConnectTimeout(d.cfg.ConnectTimeout).SetKeepAlive(d.cfg.KeepAlive).
-		SetProtocolVersion(4). // without it paho tries 3.1 after each refusal, doubling every wait
-		SetDefaultPublishHandler(d.receive).
-		SetOnConnectHandler(func(c paho.Client) { d.onConnect(c, subscribed) }).
-		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			d.metrics.connected.Set(0)
-			d.logger.Warn("MQTT connection lost; reconnecting", "broker", d.cfg.URL, "err", err)
-		})
 	d.mu.Lock()
 	select {
 	case <-d.stop:
@@ -143,74 +141,24 @@ func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
 		defer d.wg.Done()
 		d.collect(runCtx, pub)
 	}()
-	client := paho.NewClient(opts)
-	if err = wait(runCtx, client.Connect()); err != nil {
-		err = fmt.Errorf("connect to %s: %w", d.cfg.URL, err)
-	} else {
-		select {
-		case err = <-subscribed:
-		case <-runCtx.Done():
-			err = runCtx.Err()
-		}
-	}
+	client, err := d.session.Connect(runCtx)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	select {
 	case <-d.stop: // Close ran while this connected
+		if client != nil {
+			client.Disconnect(0)
+		}
 		err = shouwang.ErrStopped
 	default:
 	}
 	if err != nil {
-		client.Disconnect(0)
 		cancel()
 		d.wg.Wait()
 		return err
 	}
 	d.client = client
 	return nil
-}
-
-func wait(ctx context.Context, t paho.Token) error {
-	select {
-	case <-t.Done():
-		return t.Error()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// onConnect subscribes after every connect: a persistent session keeps
-// the subscriptions, but a broker that lost its state (restarted without
-// persistence) has forgotten them.
-func (d *Driver) onConnect(c paho.Client, subscribed chan<- error) {
-	filters := map[string]byte{}
-	for _, s := range d.subs {
-		filters[s.pattern.Filter()] = s.qos
-	}
-	t := c.SubscribeMultiple(filters, nil)
-	var err error
-	switch {
-	case !t.WaitTimeout(d.cfg.ConnectTimeout):
-		err = fmt.Errorf("no answer to the subscription within %v", d.cfg.ConnectTimeout)
-	case t.Error() != nil:
-		err = t.Error()
-	default:
-		for filter, granted := range t.(*paho.SubscribeToken).Result() {
-			if granted == 0x80 {
-				err = errors.Join(err, fmt.Errorf("the broker refused the subscription to %s (its ACL?)", filter))
-			}
-		}
-	}
-	if err != nil {
-		d.logger.Error("MQTT subscribe failed", "broker", d.cfg.URL, "err", err)
-	} else {
-		d.metrics.connected.Set(1)
-		d.logger.Info("MQTT connected and subscribed", "broker", d.cfg.URL, "subscriptions", len(filters))
-	}
-	select {
-	case subscribed <- err:
-	default:
-	}
 }
 
 // inbound is a message and when it came: a backlog delivered at once
@@ -222,7 +170,7 @@ type inbound struct {
 
 // receive runs on paho's router goroutine: a full queue holds it back,
 // and with it the broker, which keeps the rest in its session.
-func (d *Driver) receive(_ paho.Client, m paho.Message) {
+func (d *Driver) receive(m paho.Message) {
 	select {
 	case d.msgs <- inbound{m, d.now()}:
 	case <-d.stop: // not acknowledged: the broker sends it again

@@ -1,6 +1,9 @@
 // Package mqttconn is how the gateway's MQTT clients (the ingest driver,
 // the uplink sink, the alarm notifier) reach a broker: one config section,
-// checked the same way, and paho options built from it.
+// checked the same way, and paho options built from it. The drivers that
+// subscribe (mqtt, camera) also share Session, a persistent session whose
+// messages they acknowledge themselves, and TopicPattern, the filters
+// with named captures they subscribe to.
 package mqttconn
 
 import (
