@@ -56,24 +56,24 @@ func TestTraceEdgeCases(t *testing.T) {
 		// none named: the track leaves the origin uncertain.
 		maybe bool
 	}{
-		{"dropped", func() []report.Sample { return throwFrom(&s, rng, win(9, 3), vec{0, 0, 0.5}) }, 9, 3, ""},
-		{"thrown outward hard", func() []report.Sample { return throwFrom(&s, rng, win(7, 2), vec{0.5, 0.5, 3}) }, 7, 2, ""},
-		{"tossed up", func() []report.Sample { return throwFrom(&s, rng, win(5, 5), vec{0, 1.5, 1}) }, 5, 5, ""},
+		{"dropped", func() []report.Sample { return throwFrom(&s, rng, win(9, 3), vec{0, 0, 0.5}) }, 9, 3, "", false},
+		{"thrown outward hard", func() []report.Sample { return throwFrom(&s, rng, win(7, 2), vec{0.5, 0.5, 3}) }, 7, 2, "", false},
+		{"tossed up", func() []report.Sample { return throwFrom(&s, rng, win(5, 5), vec{0, 1.5, 1}) }, 5, 5, "", false},
 		{"detection starting low", func() []report.Sample {
 			tr := throwFrom(&s, rng, win(11, 4), vec{0, 0, 1})
 			return tr[len(tr)*2/3:] // only the last third, near the ground
 		}, 11, 4, "", true},
-		{"four points", func() []report.Sample { return throwFrom(&s, rng, win(8, 1), vec{0, 0, 1})[:4] }, 0, 0, "too few"},
-		{"two points", func() []report.Sample { return throwFrom(&s, rng, win(8, 1), vec{0, 0, 1})[:2] }, 0, 0, "too few"},
+		{"four points", func() []report.Sample { return throwFrom(&s, rng, win(8, 1), vec{0, 0, 1})[:4] }, 0, 0, "too few", false},
+		{"two points", func() []report.Sample { return throwFrom(&s, rng, win(8, 1), vec{0, 0, 1})[:2] }, 0, 0, "too few", false},
 		{"light object", func() []report.Sample {
 			return s.film(rng, vec{win(10, 2).Left + 0.9, win(10, 2).Bottom + 0.3, 0}, vec{0, 0, 0.5}, 3)
-		}, 0, 0, "slower than free fall"},
+		}, 0, 0, "slower than free fall", false},
 		{"rising", func() []report.Sample {
 			return []report.Sample{{X: 1000, Y: 1500, T: 0}, {X: 1000, Y: 1400, T: 0.1}, {X: 1000, Y: 1300, T: 0.2}, {X: 1000, Y: 1200, T: 0.3}, {X: 1000, Y: 1100, T: 0.4}}
-		}, 0, 0, ""},
+		}, 0, 0, "", false},
 		{"one instant", func() []report.Sample {
 			return []report.Sample{{X: 1000, Y: 1500}, {X: 1001, Y: 1500}, {X: 1002, Y: 1500}}
-		}, 0, 0, "do not span time"},
+		}, 0, 0, "do not span time", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
