@@ -6,6 +6,7 @@ package shouwang
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -37,6 +38,30 @@ func (l Location) String() string {
 		parts = append(parts, l.Room)
 	}
 	return strings.Join(parts, "/")
+}
+
+// The attributes by which an event says where it happened, when that is
+// more precise than its device's place: a camera at the foot of a building
+// sees a throw from one floor and window.
+const (
+	AttrUnit  = "unit"
+	AttrFloor = "floor"
+	AttrRoom  = "room"
+)
+
+// Refine returns l with the unit, floor and room an event's attributes
+// give (AttrUnit, AttrFloor, AttrRoom) in place of its own.
+func (l Location) Refine(attrs map[string]string) Location {
+	if v := attrs[AttrUnit]; v != "" {
+		l.Unit = v
+	}
+	if f, err := strconv.Atoi(attrs[AttrFloor]); err == nil && f != 0 {
+		l.Floor = f
+	}
+	if v := attrs[AttrRoom]; v != "" {
+		l.Room = v
+	}
+	return l
 }
 
 // Device is one detector, sensor, panel or camera placed in the building map.

@@ -230,6 +230,9 @@ type Alarm struct {
 	Level    string            `json:"level"`
 	Point    string            `json:"point,omitempty"`
 	Value    float64           `json:"value"`
+	// Detail is what the event that last raised the alarm said beyond its
+	// kind: the floor and window a throw came from, its evidence.
+	Detail map[string]string `json:"detail,omitempty"`
 	// Latch says the rule latches; Latched that the condition returned to
 	// normal and the alarm waits for an operator's reset.
 	Latch   bool `json:"latch,omitempty"`
@@ -357,6 +360,7 @@ type Transition struct {
 	Level    string            `json:"level"`
 	Point    string            `json:"point,omitempty"`
 	Value    float64           `json:"value"`
+	Detail   map[string]string `json:"detail,omitempty"`
 	Active   bool              `json:"active"`
 	Latched  bool              `json:"latched,omitempty"`
 

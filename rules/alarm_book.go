@@ -102,6 +102,9 @@ func (b *AlarmBook) raise(dst []Transition, c Change, now time.Time) []Transitio
 
 func (b *AlarmBook) setCondition(a *Alarm, c Change) {
 	a.Severity, a.Level, a.Point, a.Value = c.Severity, c.Level, c.Point, c.Value
+	if c.Detail != nil {
+		a.Detail = c.Detail
+	}
 	a.Peak = max(a.Peak, c.Severity)
 }
 
@@ -157,7 +160,7 @@ func (b *AlarmBook) transition(a *Alarm, k TransitionKind, operator, note string
 	a.Seq++
 	return Transition{AlarmID: a.ID, Seq: a.Seq, Kind: k, Time: now,
 		Rule: a.Rule, Device: a.Device, Severity: a.Severity, Peak: a.Peak, Level: a.Level, Point: a.Point,
-		Value: a.Value, Active: a.Active, Latched: a.Latched,
+		Value: a.Value, Detail: a.Detail, Active: a.Active, Latched: a.Latched,
 		State: a.State, Escalation: a.Escalation, Reached: a.MaxLevel(), Chattering: a.Chattering, ShelvedUntil: a.Shelf.Until,
 		Operator: operator, Note: note, Announce: announce}
 }

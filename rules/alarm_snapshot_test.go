@@ -98,7 +98,7 @@ func TestAlarmSnapshotRestore(t *testing.T) {
 		got = append(got, play(second, story[k:])...)
 		if !reflect.DeepEqual(got, want) {
 			for i := range min(len(got), len(want)) {
-				if got[i] != want[i] {
+				if !reflect.DeepEqual(got[i], want[i]) {
 					t.Fatalf("restart after step %d: transition %d\n got %v\nwant %v", k, i, got[i], want[i])
 				}
 			}
@@ -169,7 +169,7 @@ func TestAlarmJSON(t *testing.T) {
 		t.Errorf("JSON\n got %s\nwant %s", js, want)
 	}
 	var back Transition
-	if err := json.Unmarshal(js, &back); err != nil || back != ts[0] {
+	if err := json.Unmarshal(js, &back); err != nil || !reflect.DeepEqual(back, ts[0]) {
 		t.Errorf("round trip: %v, %+v", err, back)
 	}
 	if got := ts[0].String(); got != "alarm 1 #13 escalated gas@gas-1202 fire/fire state=raised L2 at 2026-11-24 20:02:00 announce" {

@@ -517,7 +517,7 @@ func TestAlarmTransitionFields(t *testing.T) {
 	want := Transition{AlarmID: 1, Seq: 1, Kind: KindRaised, Time: alarmT0, Rule: "gas", Device: "gas-1202",
 		Severity: shouwang.Warning, Peak: shouwang.Warning, Level: "warning", Point: "gas", Value: 12.5, Active: true,
 		State: StateRaised, Escalation: 1, Reached: 1, Announce: true}
-	if len(ts) != 1 || ts[0] != want {
+	if len(ts) != 1 || !reflect.DeepEqual(ts[0], want) {
 		t.Fatalf("raise:\n got %+v\nwant %+v", ts, want)
 	}
 
@@ -527,7 +527,7 @@ func TestAlarmTransitionFields(t *testing.T) {
 	want = Transition{AlarmID: 1, Seq: 2, Kind: KindUpdated, Time: t1, Rule: "gas", Device: "gas-1202",
 		Severity: shouwang.Fire, Peak: shouwang.Fire, Level: "fire", Point: "gas", Value: 61, Active: true,
 		State: StateRaised, Escalation: 1, Reached: 1, Announce: true}
-	if len(ts) != 1 || ts[0] != want {
+	if len(ts) != 1 || !reflect.DeepEqual(ts[0], want) {
 		t.Fatalf("update:\n got %+v\nwant %+v", ts, want)
 	}
 
@@ -546,7 +546,7 @@ func TestAlarmTransitionFields(t *testing.T) {
 	want = Transition{AlarmID: 1, Seq: 4, Kind: KindAcknowledged, Time: t3, Rule: "gas", Device: "gas-1202",
 		Severity: shouwang.Alarm, Peak: shouwang.Fire, Level: "alarm", Point: "gas", Value: 40, Active: true,
 		State: StateAcknowledged, Escalation: 1, Reached: 1, Operator: "li.wei", Note: "calling the resident"}
-	if tr != want {
+	if !reflect.DeepEqual(tr, want) {
 		t.Fatalf("acknowledge:\n got %+v\nwant %+v", tr, want)
 	}
 

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -211,7 +212,7 @@ func TestConfirmChange(t *testing.T) {
 		{Rule: "smoke", Device: "s2", Active: true, Severity: shouwang.Alarm, Level: "smoke_alarm", Time: now},
 		{Rule: "fire", Device: grpFloor12, Active: true, Severity: shouwang.Fire, Level: "confirm", Value: 2, Time: now},
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) || got[1] != want[1] {
+	if fmt.Sprint(got) != fmt.Sprint(want) || !reflect.DeepEqual(got[1], want[1]) {
 		t.Fatalf("changes\n%v\nwant\n%v", got, want)
 	}
 	if got[1].Severity <= got[0].Severity {

@@ -22,7 +22,9 @@ type Change struct {
 	Level    string // the threshold level's name, or the rule type
 	Point    string
 	Value    float64 // the reading that caused the change
-	Time     time.Time
+	// Detail is the raising event's attributes, for an event rule.
+	Detail map[string]string
+	Time   time.Time
 	// Latch says the alarm needs an operator's reset after its condition
 	// returns to normal.
 	Latch bool
@@ -35,6 +37,9 @@ type cond struct {
 	level    string
 	point    string
 	value    float64
+	// detail is what the raising event said beyond its kind (the floor
+	// and window a throw came from, its evidence).
+	detail map[string]string
 }
 
 func (c cond) same(o cond) bool {
@@ -301,7 +306,7 @@ func (e *Engine) Restore(active []Change, now time.Time) {
 				if in.rule.ID != c.Rule {
 					continue
 				}
-				in.state = cond{active: true, severity: c.Severity, level: c.Level, point: c.Point, value: c.Value}
+				in.state = cond{active: true, severity: c.Severity, level: c.Level, point: c.Point, value: c.Value, detail: c.Detail}
 				in.pending = false
 				if r, ok := in.check.(restorer); ok {
 					r.restore(in.state, now)
@@ -402,7 +407,7 @@ func (in *instance) apply(dst []Change, c cond, now time.Time, sample bool) []Ch
 
 func (in *instance) change(c cond, now time.Time) Change {
 	return Change{Rule: in.rule.ID, Device: in.device, Active: c.active, Severity: c.severity, Level: c.level,
-		Point: c.point, Value: c.value, Time: now, Latch: in.rule.Latch}
+		Point: c.point, Value: c.value, Detail: c.detail, Time: now, Latch: in.rule.Latch}
 }
 
 // String is for test failures.

@@ -57,7 +57,7 @@ func (e *eventRule) event(ev *shouwang.Event, _ time.Time) (cond, bool) {
 		if e.fixed {
 			sev = e.severity
 		}
-		e.active = cond{active: true, severity: sev, level: ev.Kind}
+		e.active = cond{active: true, severity: sev, level: ev.Kind, detail: ev.Attrs}
 	case e.clear[ev.Kind]:
 		e.active = cond{}
 	default:
@@ -67,7 +67,7 @@ func (e *eventRule) event(ev *shouwang.Event, _ time.Time) (cond, bool) {
 }
 
 func (e *eventRule) restore(c cond, _ time.Time) {
-	e.active = cond{active: true, severity: c.severity, level: c.level}
+	e.active = cond{active: true, severity: c.severity, level: c.level, detail: c.detail}
 }
 
 func (e *eventRule) tick(time.Time) (cond, bool) { return cond{}, false }

@@ -255,7 +255,7 @@ func (d *Desk) measure(t rules.Transition) {
 func (d *Desk) message(t rules.Transition) Message {
 	m := Message{Transition: t, Links: links(t.AlarmID)}
 	if dev, ok := d.devices[t.Device]; ok {
-		m.DeviceName, m.DeviceType, m.Location, m.Tags = dev.Name, dev.Type, dev.Location, dev.Tags
+		m.DeviceName, m.DeviceType, m.Location, m.Tags = dev.Name, dev.Type, dev.Location.Refine(t.Detail), dev.Tags
 	}
 	if t.Point != "" {
 		m.Unit = d.unit(t.Device, t.Point)
