@@ -2,6 +2,7 @@ package shouwang
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"strconv"
@@ -36,6 +37,16 @@ type DriverEnv struct {
 	Logger *slog.Logger
 	// Now is the clock; drivers never call time.Now directly.
 	Now func() time.Time
+	// Dir is a directory the driver may keep files in
+	// (<data_dir>/drivers/<name>); the driver creates it when it needs it.
+	Dir string
+}
+
+// EvidenceKeeper is a driver that keeps files its events point to (a
+// camera's snapshots). The gateway serves them, read only, under
+// /api/v1/evidence/<driver>/<name>.
+type EvidenceKeeper interface {
+	Evidence() fs.FS
 }
 
 // ModelConfig is the part of a device profile that belongs to one driver

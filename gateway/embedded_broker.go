@@ -40,12 +40,12 @@ func (g *Gateway) startBroker(ctx context.Context) error {
 func (g *Gateway) mqttClients() []*mqttconn.Broker {
 	var out []*mqttconn.Broker
 	for _, d := range g.plan.Drivers {
-		if c, ok := d.Config.(mqttconn.Client); ok {
+		if c, ok := d.Config.(mqttconn.Client); ok && c.MQTTBroker() != nil {
 			out = append(out, c.MQTTBroker())
 		}
 	}
 	for _, s := range g.plan.Sinks {
-		if c, ok := s.Config.(mqttconn.Client); ok {
+		if c, ok := s.Config.(mqttconn.Client); ok && c.MQTTBroker() != nil {
 			out = append(out, c.MQTTBroker())
 		}
 	}

@@ -287,7 +287,7 @@ func (p *Plan) units() func(device, point string) string {
 func (g *Gateway) buildDrivers() error {
 	for _, dp := range g.plan.Drivers {
 		d, err := dp.Config.NewDriver(shouwang.DriverEnv{Name: dp.Name, Devices: dp.Devices, Models: dp.Models,
-			Logger: g.logger.With("driver", dp.Name), Now: g.now})
+			Logger: g.logger.With("driver", dp.Name), Now: g.now, Dir: filepath.Join(g.plan.Config.Gateway.DataDir, "drivers", dp.Name)})
 		if err != nil {
 			return fmt.Errorf("driver %s: %w", dp.Name, err)
 		}
@@ -299,7 +299,7 @@ func (g *Gateway) buildDrivers() error {
 			}
 		}
 		run := &driverRun{name: dp.Name, driver: d}
-		if c, ok := dp.Config.(mqttconn.Client); ok && g.broker != nil {
+		if c, ok := dp.Config.(mqttconn.Client); ok && g.broker != nil && c.MQTTBroker() != nil {
 			url, _, _ := g.broker.Internal()
 			run.onEmbeddedBroker = c.MQTTBroker().URL == url
 		}

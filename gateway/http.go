@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shouwang-iot/shouwang"
 )
 
 func (g *Gateway) serveHTTP() error {
@@ -44,13 +45,20 @@ func (g *Gateway) Handler() http.Handler {
 		mux.Handle("/api/v1/alarms", g.desk.Handler())
 		mux.Handle("/api/v1/alarms/", g.desk.Handler())
 	}
+	for _, d := range g.drivers {
+		if k, ok := d.driver.(shouwang.EvidenceKeeper); ok {
+			prefix := "/api/v1/evidence/" + d.name + "/"
+			mux.Handle("GET "+prefix, http.StripPrefix(prefix, http.FileServerFS(k.Evidence())))
+		}
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "Shouwang %s (%s)\n\n"+
 			"/metrics              Prometheus metrics\n"+
 			"/healthz, /readyz     liveness and readiness\n"+
 			"/api/v1/readings      history: ?device=ID&point=gas&from=RFC3339&to=RFC3339&format=csv\n"+
 			"/api/v1/events        events:  ?device=ID&kind=smoke_alarm&from=...&to=...\n"+
-			"/api/v1/alarms        open alarms; /api/v1/alarms/{id}, POST /api/v1/alarms/{id}/acknowledge ...\n",
+			"/api/v1/alarms        open alarms; /api/v1/alarms/{id}, POST /api/v1/alarms/{id}/acknowledge ...\n"+
+			"/api/v1/evidence/     a camera driver's evidence images: /api/v1/evidence/{driver}/{name}\n",
 			Version, g.plan.Config.Gateway.Name)
 	})
 	return mux

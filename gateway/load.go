@@ -270,7 +270,7 @@ func (l *loader) decodeDrivers() map[string]*driverSection {
 		}
 		cfg := mod.New()
 		l.errs = append(l.errs, raw.Decode(cfg, "name", "type")...)
-		if c, ok := cfg.(mqttconn.Client); ok {
+		if c, ok := cfg.(mqttconn.Client); ok && c.MQTTBroker() != nil {
 			l.mqttClient(p, "driver", name, c.MQTTBroker())
 		}
 		out[name] = &driverSection{path: p, name: name, typ: typ, config: cfg}
@@ -498,7 +498,7 @@ func (l *loader) decodeSinks() {
 		}
 		cfg := mod.New()
 		l.errs = append(l.errs, raw.Decode(cfg, sinkCommonKeys...)...)
-		if c, ok := cfg.(mqttconn.Client); ok {
+		if c, ok := cfg.(mqttconn.Client); ok && c.MQTTBroker() != nil {
 			l.mqttClient(p, "sink", name, c.MQTTBroker())
 		}
 		l.locate(p, cfg.Validate())

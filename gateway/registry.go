@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/drivers/camera"
+	"github.com/shouwang-iot/shouwang/drivers/camera/report"
 	"github.com/shouwang-iot/shouwang/drivers/modbus"
 	"github.com/shouwang-iot/shouwang/drivers/mqtt"
 	"github.com/shouwang-iot/shouwang/drivers/serial"
@@ -41,6 +43,8 @@ var (
 		DriverModule{ID: "driver.modbus", Sample: modbus.Sample, New: func() shouwang.DriverConfig { c := modbus.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(modbus.Model) }},
 		DriverModule{ID: "driver.serial", Sample: serial.Sample, New: func() shouwang.DriverConfig { c := serial.DefaultConfig(); return &c }},
+		DriverModule{ID: "driver.camera", Sample: camera.Sample, New: func() shouwang.DriverConfig { c := camera.DefaultConfig(); return &c },
+			Model: func() shouwang.ModelConfig { return new(report.Model) }},
 		DriverModule{ID: "driver.mqtt", Sample: mqtt.Sample, New: func() shouwang.DriverConfig { c := mqtt.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(mqtt.Model) }},
 	)

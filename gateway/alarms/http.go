@@ -112,7 +112,7 @@ func (d *Desk) listOpen(w http.ResponseWriter, r *http.Request) {
 // alarmView presents an alarm the way a transition message does.
 func (d *Desk) alarmView(a rules.Alarm) Message {
 	return d.message(rules.Transition{AlarmID: a.ID, Seq: a.Seq, Time: a.RaisedAt, Rule: a.Rule, Device: a.Device,
-		Severity: a.Severity, Peak: a.Peak, Level: a.Level, Point: a.Point, Value: a.Value, Active: a.Active,
+		Severity: a.Severity, Peak: a.Peak, Level: a.Level, Point: a.Point, Value: a.Value, Detail: a.Detail, Active: a.Active,
 		Latched: a.Latched, State: a.State, Escalation: a.Escalation, Reached: a.MaxLevel(), Chattering: a.Chattering,
 		ShelvedUntil: a.Shelf.Until})
 }

@@ -44,6 +44,8 @@ type Broker struct {
 // the embedded broker's address and credentials for those that leave
 // URL empty.
 type Client interface {
+	// MQTTBroker returns the section's broker, or nil when this
+	// instance uses none (a camera driver fed over HTTP only).
 	MQTTBroker() *Broker
 }
 

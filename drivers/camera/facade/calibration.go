@@ -54,15 +54,23 @@ type Calibration struct {
 
 // Corners are four image positions, each [x, y].
 type Corners struct {
-	TopLeft     [2]float64 `yaml:"top_left"`
-	TopRight    [2]float64 `yaml:"top_right"`
-	BottomRight [2]float64 `yaml:"bottom_right"`
-	BottomLeft  [2]float64 `yaml:"bottom_left"`
+	TopLeft     []float64 `yaml:"top_left"`
+	TopRight    []float64 `yaml:"top_right"`
+	BottomRight []float64 `yaml:"bottom_right"`
+	BottomLeft  []float64 `yaml:"bottom_left"`
 }
 
+// points gives the corners in order; one that is not [x, y] is NaN.
 func (c Corners) points() [4]Point {
-	return [4]Point{{c.TopLeft[0], c.TopLeft[1]}, {c.TopRight[0], c.TopRight[1]},
-		{c.BottomRight[0], c.BottomRight[1]}, {c.BottomLeft[0], c.BottomLeft[1]}}
+	var out [4]Point
+	for i, xy := range [4][]float64{c.TopLeft, c.TopRight, c.BottomRight, c.BottomLeft} {
+		if len(xy) != 2 {
+			out[i] = Point{math.NaN(), math.NaN()}
+			continue
+		}
+		out[i] = Point{xy[0], xy[1]}
+	}
+	return out
 }
 
 // Column is one column of windows: its left and right edges in metres

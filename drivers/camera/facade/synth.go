@@ -113,8 +113,8 @@ func (s *Scene) fit() {
 	for i, p := range corners {
 		img[i], _ = s.Camera.project(p)
 	}
-	c.Corners = Corners{TopLeft: [2]float64{img[0].X, img[0].Y}, TopRight: [2]float64{img[1].X, img[1].Y},
-		BottomRight: [2]float64{img[2].X, img[2].Y}, BottomLeft: [2]float64{img[3].X, img[3].Y}}
+	c.Corners = Corners{TopLeft: []float64{img[0].X, img[0].Y}, TopRight: []float64{img[1].X, img[1].Y},
+		BottomRight: []float64{img[2].X, img[2].Y}, BottomLeft: []float64{img[3].X, img[3].Y}}
 }
 
 // Throw is one generated throw and where it truly came from.

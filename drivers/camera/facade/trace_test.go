@@ -129,7 +129,7 @@ func TestTraceCandidatesOfLightObjectIncludeTheOrigin(t *testing.T) {
 
 func TestCalibrationProblems(t *testing.T) {
 	good := func() Calibration {
-		return Calibration{Corners: Corners{TopLeft: [2]float64{900, 100}, TopRight: [2]float64{2900, 100}, BottomRight: [2]float64{3600, 2000}, BottomLeft: [2]float64{200, 2000}},
+		return Calibration{Corners: Corners{TopLeft: []float64{900, 100}, TopRight: []float64{2900, 100}, BottomRight: []float64{3600, 2000}, BottomLeft: []float64{200, 2000}},
 			Width: 20, Height: 36, Floors: 12, FloorHeight: 3, Columns: []Column{{Left: 1, Right: 2.8}, {Left: 5, Right: 6.8}}}
 	}
 	cases := []struct {
@@ -141,14 +141,14 @@ func TestCalibrationProblems(t *testing.T) {
 		{"crossed corners", func(c *Calibration) {
 			c.Corners.TopRight, c.Corners.BottomRight = c.Corners.BottomRight, c.Corners.TopRight
 		}, "calibration.corners", "convex"},
-		{"concave", func(c *Calibration) { c.Corners.TopRight = [2]float64{1000, 1900} }, "calibration.corners", "convex"},
+		{"concave", func(c *Calibration) { c.Corners.TopRight = []float64{1000, 1900} }, "calibration.corners", "convex"},
 		{"three in a line", func(c *Calibration) {
-			c.Corners.TopRight = [2]float64{1900, 1050}
-			c.Corners.TopLeft = [2]float64{200, 100}
-			c.Corners.BottomRight = [2]float64{3600, 2000}
+			c.Corners.TopRight = []float64{1900, 1050}
+			c.Corners.TopLeft = []float64{200, 100}
+			c.Corners.BottomRight = []float64{3600, 2000}
 		}, "calibration.corners", ""},
 		{"upside down", func(c *Calibration) {
-			c.Corners = Corners{TopLeft: [2]float64{200, 2000}, TopRight: [2]float64{3600, 2000}, BottomRight: [2]float64{2900, 100}, BottomLeft: [2]float64{900, 100}}
+			c.Corners = Corners{TopLeft: []float64{200, 2000}, TopRight: []float64{3600, 2000}, BottomRight: []float64{2900, 100}, BottomLeft: []float64{900, 100}}
 		}, "calibration.corners", ""},
 		{"NaN corner", func(c *Calibration) { c.Corners.BottomLeft[0] = math.NaN() }, "calibration.corners.bottom_left", "not a position"},
 		{"no floors", func(c *Calibration) { c.Floors = 0 }, "calibration.floors", "out of range"},
