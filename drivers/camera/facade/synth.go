@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/camera/report"
 )
 
@@ -63,7 +64,7 @@ func (c *Camera) project(p vec) (Point, bool) {
 	return Point{x, y}, x >= 0 && y >= 0 && x <= float64(c.Width) && y <= float64(c.Height)
 }
 
-// RandomScene is a residential block of 6 to 18 floors and a 4K camera
+// RandomScene is a residential block, calibrated and validated, of 6 to 18 floors and a 4K camera
 // 12 to 25 m out, looking up its façade, with realistic detector noise.
 func RandomScene(rng *rand.Rand) Scene {
 	fh := []float64{2.8, 2.9, 3.0}[rng.IntN(3)]
@@ -86,6 +87,10 @@ func RandomScene(rng *rand.Rand) Scene {
 	cal.PixelNoise = 2
 	s := Scene{Calibration: cal, Camera: cam, FPS: 25, PixelNoise: 2, DropRate: 0.15, LateMin: 0.1, LateMax: 0.6}
 	s.fit()
+	var fe shouwang.FieldErrors
+	if s.Calibration.Validate(&fe, "calibration"); fe.Err() != nil {
+		panic("facade: a generated scene is not valid: " + fe.Error())
+	}
 	return s
 }
 

@@ -1,0 +1,246 @@
+package camera
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/drivers/camera/facade"
+	"github.com/shouwang-iot/shouwang/drivers/camera/report"
+	firmwareconfigs "github.com/shouwang-iot/shouwang/firmware-configs"
+	"github.com/shouwang-iot/shouwang/internal/leakcheck"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
+	"github.com/shouwang-iot/shouwang/mock"
+)
+
+// clock is a time the test moves.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// rig is a started driver with two cameras on one building's façade.
+type rig struct {
+	url   string
+	scene facade.Scene
+	rng   *rand.Rand
+	rec   *mock.Recorder
+	clock *clock
+	dir   string
+}
+
+func genericModel(t *testing.T) *report.Model {
+	t.Helper()
+	src, err := firmwareconfigs.FS.ReadFile("camera-throw-generic-json.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Camera report.Model `yaml:"camera"`
+	}
+	if err := yaml.Unmarshal(src, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Camera.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &p.Camera
+}
+
+func startRig(t *testing.T, change func(*Config)) *rig {
+	t.Helper()
+	leakcheck.Check(t)
+	r := &rig{rng: rand.New(rand.NewPCG(9, 9)), rec: &mock.Recorder{}, clock: &clock{now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}, dir: t.TempDir()}
+	r.scene = facade.RandomScene(r.rng)
+	cfg := DefaultConfig()
+	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	cfg.Cameras = map[string]*Camera{"cam-south": {Token: "s", Calibration: r.scene.Calibration}, "cam-north": {Token: "n", Calibration: r.scene.Calibration}}
+	if change != nil {
+		change(&cfg)
+	}
+	devices := []shouwang.Device{
+		{ID: "cam-south", Profile: "generic", Location: shouwang.Location{Community: "c", Building: "3"}},
+		{ID: "cam-north", Profile: "generic", Location: shouwang.Location{Community: "c", Building: "3"}},
+	}
+	models := map[string]shouwang.ModelConfig{"generic": genericModel(t)}
+	if err := cfg.Validate(devices, models); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := cfg.NewDriver(shouwang.DriverEnv{Name: "cams", Devices: devices, Models: models, Now: r.clock.Now, Dir: r.dir})
+	if err := d.Start(context.Background(), r.rec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	r.url = "http://" + cfg.Listen
+	return r
+}
+
+// throw is a generated throw the trace names the right window of.
+func (r *rig) throw(t *testing.T) facade.Throw {
+	for {
+		th := r.scene.Throw(r.rng, false)
+		if tr := r.scene.Calibration.Trace(th.Track); tr.Window != nil && tr.Window.Floor == th.Window.Floor && tr.Window.Column == th.Window.Column {
+			return th
+		}
+	}
+}
+
+func document(th facade.Throw, images ...[]byte) []byte {
+	var track []map[string]float64
+	for _, s := range th.Track {
+		track = append(track, map[string]float64{"x": s.X, "y": s.Y, "t": s.T})
+	}
+	var imgs []string
+	for _, im := range images {
+		imgs = append(imgs, base64.StdEncoding.EncodeToString(im))
+	}
+	b, _ := json.Marshal(map[string]any{"track": track, "images": imgs})
+	return b
+}
+
+func (r *rig) post(t *testing.T, camera, token, contentType string, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", r.url+"/events/"+camera, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.SetBasicAuth("camera", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Two cameras reporting one throw within the merge window give one
+// incident with both pictures; a later throw from the same window links
+// to it.
+func TestMergeAndLink(t *testing.T) {
+	r := startRig(t, nil)
+	th := r.throw(t)
+	var res [3]result
+	pictures := map[string][]byte{}
+	for i, cam := range []string{"cam-south", "cam-north"} {
+		var pic bytes.Buffer
+		jpeg.Encode(&pic, image.NewGray(image.Rect(0, 0, 16+8*i, 16)), nil)
+		pictures[cam] = pic.Bytes()
+		code, body := r.post(t, cam, cam[4:5], "application/json", document(th, pic.Bytes()))
+		if code != 200 || json.Unmarshal([]byte(body), &res[i]) != nil {
+			t.Fatalf("%s: %d %s", cam, code, body)
+		}
+		r.clock.Add(time.Second)
+	}
+	if res[1].Incident != res[0].Incident || !res[1].Merged || len(res[1].Evidence) != 2 {
+		t.Fatalf("second camera: %+v, want merged into %s with both pictures", res[1], res[0].Incident)
+	}
+	evs := r.rec.Events()
+	if len(evs) != 4 || evs[2].Attrs["cameras"] != "cam-south,cam-north" || evs[2].Attrs["window"] != th.Window.Label() {
+		t.Fatalf("events %+v", evs)
+	}
+	for _, p := range res[1].Evidence {
+		name := strings.TrimPrefix(p, "/api/v1/evidence/cams/")
+		cam := "cam-south"
+		if strings.Contains(name, "cam-north") {
+			cam = "cam-north"
+		}
+		if b, err := os.ReadFile(filepath.Join(r.dir, "evidence", name)); err != nil || !bytes.Equal(b, pictures[cam]) {
+			t.Errorf("evidence %s: %d bytes, %v; want %s's picture", p, len(b), err, cam)
+		}
+	}
+	r.clock.Add(time.Hour)
+	code, body := r.post(t, "cam-south", "s", "application/json", document(th))
+	if code != 200 || json.Unmarshal([]byte(body), &res[2]) != nil || res[2].Incident == res[0].Incident {
+		t.Fatalf("later throw: %d %s", code, body)
+	}
+	if ev := r.rec.Events()[4]; ev.Attrs["linked"] != res[0].Incident || !strings.Contains(ev.Message, "1 earlier throw") {
+		t.Errorf("later throw from %s: linked %q, message %q; want linked to %s", th.Window.Label(), ev.Attrs["linked"], ev.Message, res[0].Incident)
+	}
+	if ev := r.rec.Events()[5]; ev.Kind != "object_thrown_clear" {
+		t.Errorf("a throw is followed by its clear, got %s", ev.Kind)
+	}
+}
+
+func TestHTTPRefusals(t *testing.T) {
+	r := startRig(t, func(c *Config) { c.MaxBody = 4 << 10 })
+	th := r.throw(t)
+	cases := []struct {
+		name, camera, token, contentType string
+		body                             []byte
+		code                             int
+		says                             string
+	}{
+		{"unknown camera", "cam-east", "s", "application/json", document(th), 404, "no camera"},
+		{"no token", "cam-south", "", "application/json", document(th), 401, "token"},
+		{"another camera's token", "cam-south", "n", "application/json", document(th), 401, "token"},
+		{"truncated JSON", "cam-south", "s", "application/json", document(th)[:40], 400, "malformed"},
+		{"no track", "cam-south", "s", "application/json", []byte(`{"time": 1}`), 400, "track"},
+		{"a PDF", "cam-south", "s", "application/pdf", []byte("%PDF-1.4"), 400, ""},
+		{"too large", "cam-south", "s", "application/json", bytes.Repeat([]byte(" "), 5<<10), 413, "max_body"},
+		{"taken", "cam-south", "s", "application/json", document(th), 200, th.Window.Label()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := r.post(t, c.camera, c.token, c.contentType, c.body)
+			if code != c.code || !strings.Contains(body, c.says) {
+				t.Errorf("%d %q, want %d saying %q", code, body, c.code, c.says)
+			}
+		})
+	}
+	if n := len(r.rec.Events()); n != 2 {
+		t.Errorf("%d events published, want the one throw and its clear", n)
+	}
+}
+
+func TestEvidenceQuota(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openEvidence(dir, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if err := s.keep(fmt.Sprintf("2026112%d-a.jpg", i), bytes.Repeat([]byte{byte(i)}, 400)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.size() != 800 {
+		t.Errorf("%d bytes kept, want the two newest (800)", s.size())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "20261121-a.jpg")); !os.IsNotExist(err) {
+		t.Errorf("the oldest is still there: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, ".tmp123"), []byte("torn"), 0o600) // a power cut mid-write
+	again, err := openEvidence(dir, 1000)
+	if err != nil || again.size() != 800 {
+		t.Fatalf("reopened: %d bytes, %v", again.size(), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".tmp123")); !os.IsNotExist(err) {
+		t.Error("a torn temporary file survives a restart")
+	}
+	if err := again.keep("big.jpg", make([]byte, 1001)); err == nil {
+		t.Error("an image larger than the quota was kept")
+	}
+}
