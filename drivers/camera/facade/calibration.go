@@ -48,8 +48,8 @@ type Calibration struct {
 	// sigma). Default 2.
 	PixelNoise float64 `yaml:"pixel_noise"`
 
-	toFacade Homography
-	grid     []Window
+	toFacade, toImage Homography
+	grid              []Window
 }
 
 // Corners are four image positions, each [x, y].
@@ -222,12 +222,14 @@ func (c *Calibration) Validate(fe *shouwang.FieldErrors, at string) {
 	}
 	slices.SortFunc(c.grid, func(a, b Window) int { return cmpWindow(a, b) })
 	top := c.Bottom + c.Height
-	h, err := HomographyFrom(corners, [4]Point{{0, top}, {c.Width, top}, {c.Width, c.Bottom}, {0, c.Bottom}})
+	onFacade := [4]Point{{0, top}, {c.Width, top}, {c.Width, c.Bottom}, {0, c.Bottom}}
+	h, err := HomographyFrom(corners, onFacade)
 	if err != nil {
 		fe.Add(at+".corners", "%v", err)
 		return
 	}
 	c.toFacade = h
+	c.toImage, _ = HomographyFrom(onFacade, corners) // a rectangle: never degenerate
 }
 
 var cornerNames = [4]string{"top_left", "top_right", "bottom_right", "bottom_left"}
@@ -268,6 +270,9 @@ func (c *Calibration) Grid() []Window { return c.grid }
 
 // ToFacade maps an image position onto the façade, in metres.
 func (c *Calibration) ToFacade(p Point) (Point, bool) { return c.toFacade.Map(p) }
+
+// ToImage maps a façade position (metres) to where the camera sees it.
+func (c *Calibration) ToImage(p Point) (Point, bool) { return c.toImage.Map(p) }
 
 func cmpWindow(a, b Window) int {
 	if a.Floor != b.Floor {

@@ -40,6 +40,7 @@ Commands:
   modbus read          read one device's points, status and settings, raw and decoded
   device apply         write a device's settings after a dry run, and read them back
   serial list          list the serial ports with their USB ids
+  camera calibrate     check a camera's calibration and print the window grid it implies
   broker user          add, remove or list the embedded MQTT broker's users
   version              print the version
 `
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDevice(args[1:], os.Stdin, stdout, stderr)
 	case "serial":
 		return cmdSerial(args[1:], stdout, stderr)
+	case "camera":
+		return cmdCamera(args[1:], stdout, stderr)
 	case "broker":
 		return cmdBroker(args[1:], os.Stdin, stdout, stderr)
 	case "version":
