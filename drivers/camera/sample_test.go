@@ -8,6 +8,7 @@ import (
 	"github.com/shouwang-iot/shouwang/drivers/camera/facade"
 	"github.com/shouwang-iot/shouwang/drivers/camera/report"
 	"github.com/shouwang-iot/shouwang/internal/readme"
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // TestReadme keeps README.md in step with the code: it shows the sample
@@ -24,7 +25,7 @@ func TestReadme(t *testing.T) {
 	words = append(words, outcomes...)
 	words = append(words, KindThrown, shouwang.ClearKind(KindThrown))
 	words = append(words, report.FormatJSON, report.FormatXML,
-		report.TimeAuto, report.TimeSeconds, report.TimeMillis, report.TimeRFC3339,
+		stamp.Auto, stamp.Seconds, stamp.Millis, stamp.RFC3339,
 		report.TSeconds, report.TMillis, report.TMicros, report.TRFC3339,
 		report.ReasonUnsupported, report.ReasonMalformed, report.ReasonNoDocument, report.ReasonTooManyParts,
 		report.ReasonTooDeep, report.ReasonTooLarge, report.ReasonNoTrack, report.ReasonBadTrack,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // Payload formats a model may send.
@@ -13,14 +14,6 @@ const (
 	FormatJSON   = "json"   // an object; fields by gjson path ("data.lel")
 	FormatNumber = "number" // the payload is one number ("23.5")
 	FormatKV     = "kv"     // key=value pairs ("lel=3.5,bat=97 alarm=0")
-)
-
-// Time units of a message's own timestamp.
-const (
-	TimeAuto    = "auto"    // a number by its magnitude (s, ms, µs or ns), a string as RFC 3339
-	TimeSeconds = "s"       // Unix seconds, fractions allowed
-	TimeMillis  = "ms"      // Unix milliseconds
-	TimeRFC3339 = "rfc3339" // "2026-11-24T08:00:00+08:00"
 )
 
 // Model is the "mqtt:" section of a device profile: how one model's
@@ -80,7 +73,7 @@ type EventMap struct {
 func (m *Model) Validate() error {
 	var fe shouwang.FieldErrors
 	if m.TimeUnit == "" {
-		m.TimeUnit = TimeAuto
+		m.TimeUnit = stamp.Auto
 	}
 	switch m.Format {
 	case FormatJSON, FormatKV:
@@ -97,8 +90,8 @@ func (m *Model) Validate() error {
 	default:
 		fe.Add("format", "%q is not a payload format (valid: %s, %s, %s)", m.Format, FormatJSON, FormatNumber, FormatKV)
 	}
-	if !slices.Contains([]string{TimeAuto, TimeSeconds, TimeMillis, TimeRFC3339}, m.TimeUnit) {
-		fe.Add("time_unit", "%q is not a time unit (valid: %s, %s, %s, %s)", m.TimeUnit, TimeAuto, TimeSeconds, TimeMillis, TimeRFC3339)
+	if !slices.Contains(stamp.Units, m.TimeUnit) {
+		fe.Add("time_unit", "%q is not a time unit (valid: %s)", m.TimeUnit, strings.Join(stamp.Units, ", "))
 	}
 	m.checkField(&fe, "time", m.Time, true)
 	seen := map[string]bool{}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 	"github.com/tidwall/gjson"
 )
 
@@ -59,11 +60,8 @@ func (d *deviceState) receiveTime(recv time.Time) time.Time {
 	return t
 }
 
-// minTime is the earliest timestamp taken from a device: anything before
-// is a clock that was never set. maxAhead is how far ahead of the
-// gateway's clock one may be.
-var minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-
+// maxAhead is how far ahead of the gateway's clock a device's timestamp
+// may be.
 const maxAhead = time.Hour
 
 // decode appends what payload says about d to b. point is the topic's
@@ -316,47 +314,19 @@ func (d *deviceState) event(f field, at time.Time, b *shouwang.Batch) *problem {
 	return nil
 }
 
-// messageTime reads a timestamp in unit (see the Time* constants).
+// messageTime reads a timestamp in unit (one of stamp.Units).
 func messageTime(f field, unit string) (time.Time, error) {
-	var t time.Time
 	switch {
-	case f.isText && unit != TimeSeconds && unit != TimeMillis:
-		if v, err := strconv.ParseFloat(f.text, 64); err == nil && unit == TimeAuto {
-			return messageTime(field{num: v, isNum: true}, unit)
-		}
-		var err error
-		if t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(f.text)); err != nil {
-			return t, fmt.Errorf("%q is not an RFC 3339 time (e.g. 2026-11-24T08:00:00+08:00)", clip(f.text))
-		}
-	case unit == TimeRFC3339:
-		return t, fmt.Errorf("is a number, not an RFC 3339 time")
-	default:
-		v, err := f.number()
-		if err != nil || f.isBool {
-			return t, fmt.Errorf("is not a timestamp")
-		}
-		scale := 1e9 // seconds
-		switch a := math.Abs(v); {
-		case unit == TimeMillis, unit == TimeAuto && a >= 1e11 && a < 1e14:
-			scale = 1e6
-		case unit == TimeAuto && a >= 1e14 && a < 1e17:
-			scale = 1e3
-		case unit == TimeAuto && a >= 1e17:
-			scale = 1
-		}
-		if a := math.Abs(v * scale); a >= math.MaxInt64 {
-			return t, fmt.Errorf("%v is out of range", v)
-		}
-		// Whole and fraction apart: 1795996800123 ms times 1e6 in one
-		// float64 would land a few ns off, and a redelivered message must
-		// carry exactly the same time.
-		whole := math.Trunc(v)
-		t = time.Unix(0, int64(whole)*int64(scale)+int64(math.Round((v-whole)*scale)))
+	case f.isText:
+		return stamp.Text(f.text, unit)
+	case f.isBool:
+		return time.Time{}, fmt.Errorf("is not a timestamp")
 	}
-	if t.Before(minTime) {
-		return t, fmt.Errorf("%s is before 2000 (a device clock never set?)", t.UTC().Format(time.RFC3339))
+	v, err := f.number()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("is not a timestamp")
 	}
-	return t, nil
+	return stamp.Number(v, unit)
 }
 
 // kvPairs splits "a=1,b=2 c=3" (separators: , ; & and white space).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // Models like the shipped profiles' (firmware-configs/*wireless*, *kv*).
@@ -21,7 +22,7 @@ func jsonModel() *Model {
 }
 
 func kvModel() *Model {
-	return provisioned(&Model{Format: FormatKV, Time: "t", TimeUnit: TimeSeconds,
+	return provisioned(&Model{Format: FormatKV, Time: "t", TimeUnit: stamp.Seconds,
 		Points: []PointMap{{Name: "battery", Field: "bat"}}, Flags: []FlagMap{{Field: "alm", Event: "smoke_alarm"}}})
 }
 
@@ -200,7 +201,7 @@ func fuzzDecode(f *testing.F, model func() *Model, seed string) {
 			if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
 				t.Fatalf("non-finite reading %v", r)
 			}
-			if r.Time.Before(minTime) {
+			if r.Time.Year() < 2000 {
 				t.Fatalf("reading at %v", r.Time)
 			}
 		}

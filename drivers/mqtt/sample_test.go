@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/shouwang-iot/shouwang/internal/readme"
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // TestReadme keeps README.md in step with the code: it shows the sample
@@ -15,6 +16,7 @@ import (
 func TestReadme(t *testing.T) {
 	words := readme.Keys(reflect.TypeFor[Config](), reflect.TypeFor[Subscription](), reflect.TypeFor[Model](),
 		reflect.TypeFor[PointMap](), reflect.TypeFor[FlagMap](), reflect.TypeFor[EventMap]())
-	words = append(append(words, reasons...), FormatJSON, FormatKV, FormatNumber, TimeAuto, TimeSeconds, TimeMillis, TimeRFC3339)
+	words = append(append(words, reasons...), FormatJSON, FormatKV, FormatNumber)
+	words = append(words, stamp.Units...)
 	readme.Check(t, Sample, words...)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // Models the tests read with, beside the shipped profiles.
@@ -183,35 +185,25 @@ func TestDecodeTimes(t *testing.T) {
 	}
 }
 
+// The timestamp is read by package stamp; here only that a document's
+// value of each kind reaches it.
 func TestEventTime(t *testing.T) {
 	want := time.Date(2026, 11, 24, 0, 0, 0, 123_000_000, time.UTC)
 	for _, tc := range []struct {
 		v    value
 		unit string
 	}{
-		{value{num: 1795478400.123, isNum: true}, TimeAuto},
-		{value{num: 1795478400123, isNum: true}, TimeAuto},
-		{value{num: 1795478400123, isNum: true}, TimeMillis},
-		{value{text: "1795478400123", isText: true}, TimeAuto},
-		{value{text: "1795478400.123", isText: true}, TimeSeconds},
-		{value{text: "2026-11-24T08:00:00.123+08:00", isText: true}, TimeAuto},
-		{value{text: " 2026-11-24T00:00:00.123Z ", isText: true}, TimeRFC3339},
+		{value{num: 1795478400123, isNum: true}, stamp.Auto},
+		{value{text: "1795478400.123", isText: true}, stamp.Seconds},
+		{value{text: " 2026-11-24T00:00:00.123Z ", isText: true}, stamp.RFC3339},
 	} {
-		got, err := eventTime(tc.v, tc.unit)
+		got, err := tc.v.time(tc.unit)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("%+v in %s: %v, %v; want %v", tc.v, tc.unit, got, err, want)
 		}
 	}
-	if got, err := eventTime(value{text: "2009-11-14T15:27Z", isText: true}, TimeRFC3339); err != nil || got.Minute() != 27 {
-		t.Errorf("ISAPI's minute time: %v, %v", got, err)
-	}
-	for _, v := range []value{{text: "2026-11-24T08:00:00", isText: true}, {num: 1e300, isNum: true}, {isBool: true}, {num: 5e10 * 1000 * 1000, isNum: true}} {
-		if _, err := eventTime(v, TimeAuto); err == nil {
-			t.Errorf("%+v read as a time", v)
-		}
-	}
-	if _, err := eventTime(value{num: 1795996800, isNum: true}, TimeRFC3339); err == nil {
-		t.Error("a number read as an RFC 3339 time")
+	if _, err := (value{isBool: true}).time(stamp.Auto); err == nil {
+		t.Error("a boolean read as a time")
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 	"github.com/tidwall/gjson"
 )
 
@@ -64,6 +66,18 @@ func (v value) number() (float64, error) {
 		return 0, fmt.Errorf("%v is not a finite number", n)
 	}
 	return n, nil
+}
+
+// time reads v as a timestamp in unit (one of stamp.Units).
+func (v value) time(unit string) (time.Time, error) {
+	if v.isText {
+		return stamp.Text(v.text, unit)
+	}
+	n, err := v.number()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return stamp.Number(n, unit)
 }
 
 // str reads v as text: a string as sent, a number or bool as written.

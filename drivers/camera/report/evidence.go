@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // readCamera reads the camera's own id; a document without one says
@@ -42,9 +44,9 @@ func (m *Model) readTime(doc document) (time.Time, *Error) {
 	}
 	unit := m.TimeUnit
 	if unit == "" {
-		unit = TimeAuto
+		unit = stamp.Auto
 	}
-	t, err := eventTime(v, unit)
+	t, err := v.time(unit)
 	if err != nil {
 		return time.Time{}, fail(ReasonBadTime, "%s %v", m.Time, err)
 	}

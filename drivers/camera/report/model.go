@@ -7,20 +7,13 @@ import (
 	"unicode"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // Event document formats a model may send.
 const (
 	FormatJSON = "json" // an object; fields by path ("track.0.x")
 	FormatXML  = "xml"  // one root element; paths start below it (see Model)
-)
-
-// Units of the event's own timestamp (Model.TimeUnit).
-const (
-	TimeAuto    = "auto"    // a number by its magnitude (s, ms, µs or ns), a string as RFC 3339
-	TimeSeconds = "s"       // Unix seconds, fractions allowed
-	TimeMillis  = "ms"      // Unix milliseconds
-	TimeRFC3339 = "rfc3339" // "2026-11-24T08:00:00+08:00"
 )
 
 // Units of a track sample's time (Track.TUnit). Numbers may be relative
@@ -125,7 +118,7 @@ func (b *Box) sized() bool { return b.X != "" || b.Y != "" || b.Width != "" || b
 func (m *Model) Validate() error {
 	var fe shouwang.FieldErrors
 	if m.TimeUnit == "" {
-		m.TimeUnit = TimeAuto
+		m.TimeUnit = stamp.Auto
 	}
 	if m.Track.T != "" && m.Track.TUnit == "" {
 		m.Track.TUnit = TSeconds
@@ -142,8 +135,8 @@ func (m *Model) Validate() error {
 	}
 	checkPath(&fe, "camera", m.Camera, true)
 	checkPath(&fe, "time", m.Time, true)
-	if !slices.Contains([]string{TimeAuto, TimeSeconds, TimeMillis, TimeRFC3339}, m.TimeUnit) {
-		fe.Add("time_unit", "%q is not a time unit (valid: %s, %s, %s, %s)", m.TimeUnit, TimeAuto, TimeSeconds, TimeMillis, TimeRFC3339)
+	if !slices.Contains(stamp.Units, m.TimeUnit) {
+		fe.Add("time_unit", "%q is not a time unit (valid: %s)", m.TimeUnit, strings.Join(stamp.Units, ", "))
 	}
 	m.Track.validate(&fe)
 	for i, p := range m.Images {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 func TestValidate(t *testing.T) {
@@ -69,7 +70,7 @@ func TestValidate(t *testing.T) {
 
 func TestValidateDefaults(t *testing.T) {
 	m := MustModel(t, `{format: json, time: ts, track: {path: t, point: {x: x, y: y}, t: t}}`)
-	if m.TimeUnit != TimeAuto || m.Track.TUnit != TSeconds {
-		t.Fatalf("time_unit %q, t_unit %q; want %q, %q", m.TimeUnit, m.Track.TUnit, TimeAuto, TSeconds)
+	if m.TimeUnit != stamp.Auto || m.Track.TUnit != TSeconds {
+		t.Fatalf("time_unit %q, t_unit %q; want %q, %q", m.TimeUnit, m.Track.TUnit, stamp.Auto, TSeconds)
 	}
 }

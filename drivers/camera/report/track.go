@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/shouwang-iot/shouwang/internal/stamp"
 )
 
 // maxSpan is the longest a track may last, in seconds: a fall from 100 m
@@ -135,7 +136,7 @@ func (t *Track) sampleTime(it document, i int, at string) (sampleTime, *Error) {
 		s, err := v.str()
 		if err == nil {
 			var ts time.Time
-			if ts, err = parseRFC3339(s); err == nil {
+			if ts, err = stamp.ParseRFC3339(s); err == nil {
 				return sampleTime{at: ts}, nil
 			}
 		}
@@ -162,74 +163,4 @@ func (t *Track) sampleTime(it document, i int, at string) (sampleTime, *Error) {
 		scale = 1e-6
 	}
 	return sampleTime{n: n, scale: scale}, nil
-}
-
-// eventTime reads the event's timestamp in unit (the Time* constants).
-// The driver, which has a clock, judges whether it is plausibly now.
-func eventTime(v value, unit string) (time.Time, error) {
-	if v.isText && unit != TimeSeconds && unit != TimeMillis {
-		s := strings.TrimSpace(v.text)
-		if n, err := strconv.ParseFloat(s, 64); err == nil && unit == TimeAuto {
-			v = value{num: n, isNum: true}
-		} else {
-			t, err := parseRFC3339(s)
-			if err != nil {
-				return t, err
-			}
-			return t, checkYear(t)
-		}
-	}
-	if unit == TimeRFC3339 {
-		return time.Time{}, fmt.Errorf("is a number, not an RFC 3339 time (e.g. 2026-11-24T08:00:00+08:00)")
-	}
-	n, err := v.number()
-	if err != nil {
-		return time.Time{}, err
-	}
-	nsPer := 1e9 // seconds
-	switch a := math.Abs(n); {
-	case unit == TimeMillis, unit == TimeAuto && a >= 1e11 && a < 1e14:
-		nsPer = 1e6
-	case unit == TimeAuto && a >= 1e14 && a < 1e17:
-		nsPer = 1e3
-	case unit == TimeAuto && a >= 1e17:
-		nsPer = 1
-	}
-	if math.Abs(n*nsPer) >= 9e18 {
-		return time.Time{}, fmt.Errorf("%g is out of range", n)
-	}
-	// Whole and fraction apart: 1795478400123 ms times 1e6 in one float64
-	// lands a few ns off, and a resent event must carry the same time. A
-	// fraction of a second or millisecond is rounded to the microsecond,
-	// all a float64 of that size holds.
-	whole, frac := math.Modf(n)
-	fracNs := math.Round(frac * nsPer)
-	if nsPer >= 1e6 {
-		fracNs = math.Round(frac*nsPer/1e3) * 1e3
-	}
-	t := time.Unix(0, int64(whole)*int64(nsPer)+int64(fracNs))
-	return t, checkYear(t)
-}
-
-// parseRFC3339 reads an RFC 3339 time; minutes without seconds
-// ("2009-11-14T15:27Z", as ISAPI's examples write) are accepted too. A
-// time without a zone is refused: the camera's local zone is unknown here.
-func parseRFC3339(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time with a zone (e.g. 2026-11-24T08:00:00+08:00)", clip(s))
-}
-
-func checkYear(t time.Time) error {
-	switch y := t.UTC().Year(); {
-	case y < 2000:
-		return fmt.Errorf("%s is before 2000 (a clock never set?)", t.UTC().Format(time.RFC3339))
-	case y >= 2200:
-		return fmt.Errorf("%s is after 2200 (a unit mistaken?)", t.UTC().Format(time.RFC3339))
-	}
-	return nil
 }
