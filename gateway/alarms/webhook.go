@@ -23,7 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shouwang-iot/shouwang"
-	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
+	"github.com/shouwang-iot/shouwang/internal/durable"
 )
 
 // WebhookConfig is one entry of the config's notify.webhooks list: an

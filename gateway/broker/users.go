@@ -12,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
+	"github.com/shouwang-iot/shouwang/internal/durable"
 
 	"golang.org/x/crypto/bcrypt"
 )

@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
+	"github.com/shouwang-iot/shouwang/internal/durable"
 )
 
 // cursor is a consumer's durable position: the sequence number of the next

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
-	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
+	"github.com/shouwang-iot/shouwang/internal/durable"
 )
 
 // ForwardConfig is how a forwarder batches and retries for one sink.

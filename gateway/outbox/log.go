@@ -15,7 +15,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/shouwang-iot/shouwang/gateway/internal/durable"
+	"github.com/shouwang-iot/shouwang/internal/durable"
 )
 
 // segmentLog is an append-only log of records split into segment files,
