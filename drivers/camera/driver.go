@@ -29,20 +29,20 @@ const (
 )
 
 // Driver takes camera reports over HTTP and MQTT and turns each into an
-// incident. Reports are handled one at a time (mu): merging and linking
-// need the order, and cameras report seldom.
+// incident. Reports are filed and published one at a time (mu): merging
+// and linking need the order, an incident's events must reach the rules
+// in it, and cameras report seldom.
 type Driver struct {
-	cfg     Config
-	name    string
-	logger  *slog.Logger
-	now     func() time.Time
-	dir     string
-	cams    map[string]*camState // by address
-	metrics *metrics
+	cfg      Config
+	name     string
+	logger   *slog.Logger
+	now      func() time.Time
+	cams     map[string]*camState // by address
+	evidence *evidenceStore
+	metrics  *metrics
 
-	mu        sync.Mutex // one report at a time; guards book and evidence
+	mu        sync.Mutex // one report at a time; guards book, pub, srv, client, cancel
 	book      incidentBook
-	evidence  *evidenceStore
 	pub       shouwang.Publisher
 	srv       *http.Server
 	client    paho.Client
@@ -60,9 +60,10 @@ type camState struct {
 }
 
 func newDriver(c Config, env shouwang.DriverEnv) *Driver {
-	d := &Driver{cfg: c, name: env.Name, logger: env.Logger, now: env.Now, dir: env.Dir, cams: map[string]*camState{},
-		book: incidentBook{merge: c.MergeWindow, link: c.LinkWindow, windows: map[string][]linkedThrow{}},
-		msgs: make(chan paho.Message, 64)}
+	d := &Driver{cfg: c, name: env.Name, logger: env.Logger, now: env.Now, cams: map[string]*camState{},
+		evidence: newEvidence(filepath.Join(env.Dir, "evidence"), int64(c.EvidenceQuota)),
+		book:     incidentBook{merge: c.MergeWindow, link: c.LinkWindow, windows: map[string][]linkedThrow{}},
+		msgs:     make(chan paho.Message, 64)}
 	if d.logger == nil {
 		d.logger = slog.New(slog.DiscardHandler)
 	}
@@ -73,36 +74,22 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 		cam := c.Cameras[dev.ID]
 		d.cams[address(dev)] = &camState{dev: dev, model: model(env.Models, dev), cal: &cam.Calibration, token: cam.Token.Reveal()}
 	}
-	d.metrics = newMetrics(env.Name, func() float64 {
-		if s := d.store(); s != nil {
-			return float64(s.size())
-		}
-		return 0
-	})
+	d.metrics = newMetrics(env.Name, func() float64 { return float64(d.evidence.size()) })
 	return d
 }
 
-func (d *Driver) store() *evidenceStore {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.evidence
-}
-
 // Evidence serves the kept images (shouwang.EvidenceKeeper).
-func (d *Driver) Evidence() fs.FS { return os.DirFS(d.evidenceDir()) }
-
-func (d *Driver) evidenceDir() string { return filepath.Join(d.dir, "evidence") }
+func (d *Driver) Evidence() fs.FS { return os.DirFS(d.evidence.dir) }
 
 // Start opens the evidence store, listens, subscribes, and returns once
 // cameras can report.
 func (d *Driver) Start(ctx context.Context, pub shouwang.Publisher) error {
-	store, err := openEvidence(d.evidenceDir(), int64(d.cfg.EvidenceQuota))
-	if err != nil {
+	if err := d.evidence.open(); err != nil {
 		return fmt.Errorf("evidence: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	d.mu.Lock()
-	d.evidence, d.pub, d.cancel = store, pub, cancel
+	d.pub, d.cancel = pub, cancel
 	d.mu.Unlock()
 	if d.cfg.Listen != "" {
 		ln, err := net.Listen("tcp", d.cfg.Listen)
@@ -186,7 +173,13 @@ func (d *Driver) consume(ctx context.Context) {
 			msg.Ack()
 			continue
 		}
-		if _, err := d.take(ctx, cam, "", msg.Payload()); err != nil && ctx.Err() != nil {
+		commit := func(b shouwang.Batch) error {
+			if !mqttconn.Commit(ctx, d.pub, b, d.logger) {
+				return shouwang.ErrStopped
+			}
+			return nil
+		}
+		if _, err := d.take(cam, "", msg.Payload(), commit); err != nil && !isDecodeError(err) && !errors.Is(err, report.ErrNotThrow) {
 			return // not durable: the broker sends it again
 		}
 		msg.Ack()
@@ -205,9 +198,10 @@ type result struct {
 	Evidence   []string `json:"evidence,omitempty"`
 }
 
-// take decodes one report and, when it is a throw, files it and
-// publishes the incident; it returns once that is durable.
-func (d *Driver) take(ctx context.Context, cam *camState, contentType string, body []byte) (result, error) {
+// take decodes one report and, when it is a throw, files it and commits
+// the incident's events; it returns once they are durable. An error is a
+// *report.Error or report.ErrNotThrow for the body, or commit's.
+func (d *Driver) take(cam *camState, contentType string, body []byte, commit func(shouwang.Batch) error) (result, error) {
 	rep, err := cam.model.Decode(contentType, body)
 	var re *report.Error
 	switch {
@@ -242,7 +236,7 @@ func (d *Driver) take(ctx context.Context, cam *camState, contentType string, bo
 	}
 	ev := d.event(inc, cam, rep, at)
 	clear := shouwang.Event{Device: ev.Device, Kind: shouwang.ClearKind(KindThrown), Severity: shouwang.Info, Time: at}
-	if err := d.pub.Publish(ctx, shouwang.Batch{Events: []shouwang.Event{ev, clear}}); err != nil {
+	if err := commit(shouwang.Batch{Events: []shouwang.Event{ev, clear}}); err != nil {
 		d.metrics.reports.WithLabelValues("not_committed").Inc()
 		return result{}, err
 	}
@@ -322,3 +316,9 @@ func (d *Driver) refuse(outcome, msg string, args ...any) {
 }
 
 func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
+
+// isDecodeError says the body itself is wrong, not the gateway.
+func isDecodeError(err error) bool {
+	var de *report.Error
+	return errors.As(err, &de)
+}

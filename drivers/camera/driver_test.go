@@ -3,8 +3,8 @@ package camera
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -18,12 +18,15 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/goccy/go-yaml"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/camera/facade"
 	"github.com/shouwang-iot/shouwang/drivers/camera/report"
 	firmwareconfigs "github.com/shouwang-iot/shouwang/firmware-configs"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
+	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
 	"github.com/shouwang-iot/shouwang/mock"
 )
@@ -69,7 +72,9 @@ func genericModel(t *testing.T) *report.Model {
 	return &p.Camera
 }
 
-func startRig(t *testing.T, change func(*Config)) *rig {
+// startRig starts the driver; pub, if set, stands between it and the
+// recorder.
+func startRig(t *testing.T, change func(*Config), pub func(*mock.Recorder) shouwang.Publisher) *rig {
 	t.Helper()
 	leakcheck.Check(t)
 	r := &rig{rng: rand.New(rand.NewPCG(9, 9)), rec: &mock.Recorder{}, clock: &clock{now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}, dir: t.TempDir()}
@@ -89,7 +94,11 @@ func startRig(t *testing.T, change func(*Config)) *rig {
 		t.Fatal(err)
 	}
 	d, _ := cfg.NewDriver(shouwang.DriverEnv{Name: "cams", Devices: devices, Models: models, Now: r.clock.Now, Dir: r.dir})
-	if err := d.Start(context.Background(), r.rec); err != nil {
+	var p shouwang.Publisher = r.rec
+	if pub != nil {
+		p = pub(r.rec)
+	}
+	if err := d.Start(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
@@ -108,15 +117,7 @@ func (r *rig) throw(t *testing.T) facade.Throw {
 }
 
 func document(th facade.Throw, images ...[]byte) []byte {
-	var track []map[string]float64
-	for _, s := range th.Track {
-		track = append(track, map[string]float64{"x": s.X, "y": s.Y, "t": s.T})
-	}
-	var imgs []string
-	for _, im := range images {
-		imgs = append(imgs, base64.StdEncoding.EncodeToString(im))
-	}
-	b, _ := json.Marshal(map[string]any{"track": track, "images": imgs})
+	b, _ := json.Marshal(map[string]any{"track": th.Track, "images": images}) // []byte marshals as base64
 	return b
 }
 
@@ -140,7 +141,7 @@ func (r *rig) post(t *testing.T, camera, token, contentType string, body []byte)
 // incident with both pictures; a later throw from the same window links
 // to it.
 func TestMergeAndLink(t *testing.T) {
-	r := startRig(t, nil)
+	r := startRig(t, nil, nil)
 	th := r.throw(t)
 	var res [3]result
 	pictures := map[string][]byte{}
@@ -185,7 +186,7 @@ func TestMergeAndLink(t *testing.T) {
 }
 
 func TestHTTPRefusals(t *testing.T) {
-	r := startRig(t, func(c *Config) { c.MaxBody = 4 << 10 })
+	r := startRig(t, func(c *Config) { c.MaxBody = 4 << 10 }, nil)
 	th := r.throw(t)
 	cases := []struct {
 		name, camera, token, contentType string
@@ -217,8 +218,8 @@ func TestHTTPRefusals(t *testing.T) {
 
 func TestEvidenceQuota(t *testing.T) {
 	dir := t.TempDir()
-	s, err := openEvidence(dir, 1000)
-	if err != nil {
+	s := newEvidence(dir, 1000)
+	if err := s.open(); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 4 {
@@ -233,14 +234,58 @@ func TestEvidenceQuota(t *testing.T) {
 		t.Errorf("the oldest is still there: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, ".tmp123"), []byte("torn"), 0o600) // a power cut mid-write
-	again, err := openEvidence(dir, 1000)
-	if err != nil || again.size() != 800 {
-		t.Fatalf("reopened: %d bytes, %v", again.size(), err)
+	again := newEvidence(dir, 1000)
+	if err := again.open(); err != nil || again.size() != 800 {
+		t.Fatalf("reopened: %d bytes", again.size())
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".tmp123")); !os.IsNotExist(err) {
 		t.Error("a torn temporary file survives a restart")
 	}
 	if err := again.keep("big.jpg", make([]byte, 1001)); err == nil {
 		t.Error("an image larger than the quota was kept")
+	}
+}
+
+// A throw over MQTT whose commit fails (a full disk) is committed again,
+// as the same incident, and acknowledged only then: the broker does not
+// send it again afterwards.
+func TestMQTTThrowCommittedBeforeAck(t *testing.T) {
+	mq := testenv.StartMosquitto(t)
+	var mu sync.Mutex
+	var attempts []shouwang.Batch
+	r := startRig(t, func(c *Config) {
+		c.Listen = ""
+		c.MQTT = &MQTT{Broker: mqttconn.Broker{URL: "tcp://" + mq.Addr, ClientID: "gw-cams", Username: mq.User, Password: shouwang.Secret(mq.Password)},
+			Topic: "cameras/{device}/events"}
+	}, func(rec *mock.Recorder) shouwang.Publisher {
+		return &mock.Publisher{PublishFn: func(ctx context.Context, b shouwang.Batch) error {
+			mu.Lock()
+			attempts = append(attempts, b)
+			n := len(attempts)
+			mu.Unlock()
+			if n <= 2 {
+				return errors.New("no space left on device")
+			}
+			return rec.Publish(ctx, b)
+		}}
+	})
+	th := r.throw(t)
+	dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + mq.Addr).SetClientID("cam-south").
+		SetUsername(mq.User).SetPassword(mq.Password))
+	if tok := dev.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer dev.Disconnect(100)
+	if tok := dev.Publish("cameras/cam-south/events", 1, false, document(th)); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	got := r.rec.WaitFor(t, 10*time.Second, "the throw committed", func(rc mock.Recorded) bool { return len(rc.Events) >= 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) != 3 || attempts[0].Events[0].Attrs["incident"] != got.Events[0].Attrs["incident"] {
+		t.Fatalf("%d commits; the incident first tried %q, committed %q", len(attempts), attempts[0].Events[0].Attrs["incident"], got.Events[0].Attrs["incident"])
+	}
+	if ev := got.Events[0]; ev.Attrs["window"] != th.Window.Label() {
+		t.Errorf("committed %+v, want window %s", ev, th.Window.Label())
 	}
 }

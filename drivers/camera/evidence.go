@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/shouwang-iot/shouwang/internal/durable"
 )
 
 // evidenceStore keeps posted images in one directory under a quota. File
@@ -26,20 +28,26 @@ type storedFile struct {
 	size int64
 }
 
-// openEvidence creates dir if needed and takes stock of what it holds
-// from before a restart (leftover temporary files are removed).
-func openEvidence(dir string, quota int64) (*evidenceStore, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, err
+func newEvidence(dir string, quota int64) *evidenceStore {
+	return &evidenceStore{dir: dir, quota: quota}
+}
+
+// open creates the directory if need be and takes stock of what it holds
+// from before a restart; a temporary file a power cut left is removed.
+func (s *evidenceStore) open() error {
+	if err := os.MkdirAll(s.dir, 0o750); err != nil {
+		return err
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s := &evidenceStore{dir: dir, quota: quota}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files, s.total = s.files[:0], 0
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".tmp") {
-			os.Remove(filepath.Join(dir, e.Name()))
+		if strings.HasPrefix(e.Name(), ".") { // durable.Replace's temporary files
+			os.Remove(filepath.Join(s.dir, e.Name()))
 			continue
 		}
 		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
@@ -49,31 +57,16 @@ func openEvidence(dir string, quota int64) (*evidenceStore, error) {
 	}
 	slices.SortFunc(s.files, func(a, b storedFile) int { return strings.Compare(a.name, b.name) })
 	s.evict()
-	return s, nil
+	return nil
 }
 
-// keep writes one image durably (a power cut leaves it whole or absent)
+// keep writes one image so that a power cut leaves it whole or absent,
 // and makes room for it by removing the oldest.
 func (s *evidenceStore) keep(name string, data []byte) error {
 	if int64(len(data)) > s.quota {
 		return fmt.Errorf("%s: %d bytes exceed the evidence quota (%d)", name, len(data), s.quota)
 	}
-	f, err := os.CreateTemp(s.dir, ".tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(s.dir, name))
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := durable.Replace(filepath.Join(s.dir, name), data, 0o640, nil); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -84,7 +77,8 @@ func (s *evidenceStore) keep(name string, data []byte) error {
 	return nil
 }
 
-// evict removes the oldest files until the total fits the quota.
+// evict removes the oldest files until the total fits the quota; s.mu
+// is held.
 func (s *evidenceStore) evict() {
 	for s.total > s.quota && len(s.files) > 0 {
 		old := s.files[0]

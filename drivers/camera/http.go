@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/camera/report"
 )
 
@@ -43,13 +44,14 @@ func (d *Driver) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	res, err := d.take(r.Context(), cam, r.Header.Get("Content-Type"), body)
+	publish := func(b shouwang.Batch) error { return d.pub.Publish(r.Context(), b) }
+	res, err := d.take(cam, r.Header.Get("Content-Type"), body, publish)
 	switch {
 	case errors.Is(err, report.ErrNotThrow):
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"ignored":"not a throw event"}` + "\n"))
 		return
-	case err != nil && r.Context().Err() == nil && res.Incident == "" && isDecodeError(err):
+	case isDecodeError(err):
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	case err != nil:
@@ -58,12 +60,6 @@ func (d *Driver) post(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(res)
-}
-
-// isDecodeError says the body itself is wrong, not the gateway.
-func isDecodeError(err error) bool {
-	var de *report.Error
-	return errors.As(err, &de)
 }
 
 // authorized checks the camera's token as a bearer token, a basic-auth

@@ -2,6 +2,7 @@ package camera
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func (b *incidentBook) add(dev shouwang.Device, tr facade.Trace, at time.Time) (
 	}
 	b.recent = keep
 	for _, r := range b.recent {
-		if r.building == building && !contains(r.cameras, dev.ID) && compatible(r.trace, tr) {
+		if r.building == building && !slices.Contains(r.cameras, dev.ID) && compatible(r.trace, tr) {
 			r.cameras = append(r.cameras, dev.ID)
 			if better(tr, r.trace) {
 				r.trace = tr
@@ -100,15 +101,6 @@ func better(a, b facade.Trace) bool {
 		return a.Window != nil
 	}
 	return a.Confidence > b.Confidence
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func abs(x int) int {

@@ -2,7 +2,6 @@ package mqtt
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -200,7 +199,7 @@ func (d *Driver) collect(ctx context.Context, pub shouwang.Publisher) {
 		for _, m := range batch {
 			d.read(m, &b)
 		}
-		if b.Len() > 0 && !d.commit(ctx, pub, b) {
+		if b.Len() > 0 && !mqttconn.Commit(ctx, pub, b, d.logger) {
 			// Not durable, so not acknowledged: the broker keeps the
 			// messages in the session and sends them again.
 			return
@@ -211,31 +210,6 @@ func (d *Driver) collect(ctx context.Context, pub shouwang.Publisher) {
 		}
 		d.metrics.messages.Add(float64(len(batch)))
 		batch = batch[:0]
-	}
-}
-
-// commit publishes b until it is durable, and reports whether it is. A
-// commit that fails (a full disk) is tried again with backoff: the batch
-// is decoded once, since decoding moved the devices' flag state on.
-func (d *Driver) commit(ctx context.Context, pub shouwang.Publisher, b shouwang.Batch) bool {
-	backoff := 100 * time.Millisecond
-	for {
-		err := pub.Publish(ctx, b)
-		if err == nil {
-			return true
-		}
-		if ctx.Err() != nil || errors.Is(err, shouwang.ErrStopped) {
-			return false
-		}
-		d.logger.Error("MQTT batch not committed; retrying, unacknowledged", "err", err, "items", b.Len(), "in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		}
-		backoff = min(2*backoff, 30*time.Second)
 	}
 }
 

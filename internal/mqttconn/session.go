@@ -8,6 +8,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/shouwang-iot/shouwang"
 )
 
 // Session is a subscribing client with a persistent session whose
@@ -124,5 +125,35 @@ func (s *Session) subscribe(c paho.Client, logger *slog.Logger, subscribed chan<
 func (s *Session) connected(up bool) {
 	if s.Connected != nil {
 		s.Connected(up)
+	}
+}
+
+// Commit publishes b until it is durable and reports whether it is; only
+// then may the messages it came from be acknowledged. A commit that fails
+// (a full disk) is tried again with backoff rather than decoded again:
+// decoding moves a driver's state on (flags, incidents). It gives up,
+// false, when ctx ends or the pipeline has stopped; the broker then sends
+// the messages again.
+func Commit(ctx context.Context, pub shouwang.Publisher, b shouwang.Batch, logger *slog.Logger) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		err := pub.Publish(ctx, b)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil || errors.Is(err, shouwang.ErrStopped) {
+			return false
+		}
+		if logger != nil {
+			logger.Error("MQTT messages not committed; retrying, unacknowledged", "err", err, "items", b.Len(), "in", backoff)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+		backoff = min(2*backoff, 30*time.Second)
 	}
 }

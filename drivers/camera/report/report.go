@@ -28,8 +28,11 @@ type Report struct {
 
 // Sample is one position of the object in the image, in pixels from the
 // top left corner, T seconds after the track's first sample.
+// It marshals as the generic JSON profile's track sample.
 type Sample struct {
-	X, Y, T float64
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	T float64 `json:"t"`
 }
 
 // Image is one picture posted with an event.

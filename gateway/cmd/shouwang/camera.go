@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -68,7 +69,7 @@ func printGrid(w io.Writer, id string, c *facade.Calibration) {
 		p, _ := c.ToImage(facade.Point{X: c.Width / 2, Y: at.z})
 		q, _ := c.ToFacade(facade.Point{X: p.X, Y: p.Y + c.PixelNoise})
 		fmt.Fprintf(w, "  %s centre at image (%.0f, %.0f): %.2g image units of noise is %.2f m on the façade\n",
-			at.name, p.X, p.Y, c.PixelNoise, abs(q.Y-at.z))
+			at.name, p.X, p.Y, c.PixelNoise, math.Abs(q.Y-at.z))
 	}
 	fmt.Fprintln(w, "floor  from m  windows: label @ image x,y of its centre")
 	for f := c.Floors; f >= 1; f-- {
@@ -82,11 +83,4 @@ func printGrid(w io.Writer, id string, c *facade.Calibration) {
 		}
 		fmt.Fprintln(w)
 	}
-}
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
