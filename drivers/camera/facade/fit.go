@@ -21,20 +21,24 @@ type line struct {
 	dof  int
 }
 
-// polyFit fits the first n powers of t to y(s) over the samples used.
-// ok is false when the samples do not determine it (all at one time).
-func polyFit(ss []sample, use []bool, n int, y func(sample) float64) (l line, ok bool) {
+// polyFit fits the first n powers of t to y(s) over the samples used,
+// with the t² coefficient held near prior's when prior is set. ok is
+// false when the samples do not determine it (all at one time).
+func polyFit(ss []sample, use []bool, n int, y func(sample) float64, prior *curvature) (l line, ok bool) {
 	p := lsq{n: n}
 	for i, s := range ss {
 		if use[i] {
-			p.add(&[7]float64{1, s.t, s.t * s.t}, y(s), 1/(s.sigma*s.sigma))
+			p.add(&[3]float64{1, s.t, s.t * s.t}, y(s), 1/(s.sigma*s.sigma))
 		}
+	}
+	if prior != nil {
+		p.add(&[3]float64{2: 1}, prior.c, 1/(prior.spread*prior.spread))
 	}
 	x, inv, ok := p.solve()
 	if !ok {
 		return l, false
 	}
-	copy(l.coef[:], x[:3])
+	l.coef = x
 	for i, s := range ss {
 		if use[i] {
 			r := (y(s) - l.at(s.t)) / s.sigma
@@ -74,11 +78,12 @@ func fitFall(ss []sample) (f fall, ok bool) {
 		use[i] = true
 	}
 	along := func(s sample) float64 { return s.u }
+	height := func(s sample) float64 { return s.z }
 	for pass := 0; ; pass++ {
-		if f.z, ok = fallFit(ss, use); !ok {
+		if f.z, ok = polyFit(ss, use, 3, height, &denseFall); !ok {
 			return f, false
 		}
-		if f.u, ok = polyFit(ss, use, 2, along); !ok {
+		if f.u, ok = polyFit(ss, use, 2, along, nil); !ok {
 			return f, false
 		}
 		if pass == 1 || f.z.dof < 4 {
@@ -104,7 +109,7 @@ func fitFall(ss []sample) (f fall, ok bool) {
 	}
 	f.gravity, f.gSpread = math.NaN(), math.Inf(1)
 	if f.used >= 4 {
-		if free, ok := polyFit(ss, use, 3, func(s sample) float64 { return s.z }); ok {
+		if free, ok := polyFit(ss, use, 3, height, nil); ok {
 			f.gravity, f.gSpread = -2*free.coef[2], 2*math.Sqrt(free.cov[2][2])
 		}
 	}
@@ -129,46 +134,14 @@ func (f *fall) apex() (t, z, zSpread float64) {
 	return t, z, math.Sqrt(max(0, v))
 }
 
-// Dense objects (a bottle, fruit, a brick) reach 35-50 m/s at most, so
-// over the speeds of a few floors' fall drag takes 3-10 % off gravity:
-// the fit takes the fall's acceleration as this, give or take.
-const (
-	gDense       = 9.3
-	gDenseSpread = 0.6
-)
+// curvature is a prior on a fit's t² coefficient.
+type curvature struct{ c, spread float64 }
 
-// fallFit fits z = a + b·t + c·t² with c held near -gDense/2.
-func fallFit(ss []sample, use []bool) (l line, ok bool) {
-	p := lsq{n: 3}
-	for i, s := range ss {
-		if use[i] {
-			p.add(&[7]float64{1, s.t, s.t * s.t}, s.z, 1/(s.sigma*s.sigma))
-		}
-	}
-	p.add(&[7]float64{2: 1}, -gDense/2, 4/(gDenseSpread*gDenseSpread))
-	x, inv, ok := p.solve()
-	if !ok || p.rows < 3 {
-		return l, false
-	}
-	copy(l.coef[:], x[:3])
-	for i, s := range ss {
-		if use[i] {
-			r := (s.z - l.at(s.t)) / s.sigma
-			l.chi2 += r * r
-		}
-	}
-	l.dof = p.rows - 3
-	scale := 1.0
-	if l.dof > 0 {
-		scale = max(1, l.chi2/float64(l.dof))
-	}
-	for r := range 3 {
-		for c := range 3 {
-			l.cov[r][c] = inv[r][c] * scale
-		}
-	}
-	return l, true
-}
+// denseFall is the prior of a fall: dense objects (a bottle, fruit, a
+// brick) reach 35-50 m/s at most, so over the speeds of a few floors'
+// fall drag takes 3-10 % off gravity; the fit takes the acceleration as
+// 9.3 ± 0.6 m/s², and the t² coefficient is half of it, downwards.
+var denseFall = curvature{c: -9.3 / 2, spread: 0.6 / 2}
 
 // along is the fitted position at t and its spread.
 func (f *fall) along(t float64) (u, spread float64) {

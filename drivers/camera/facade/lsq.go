@@ -2,16 +2,16 @@ package facade
 
 import "math"
 
-// lsq accumulates a weighted linear least-squares problem of up to seven
+// lsq accumulates a weighted linear least-squares problem of up to three
 // unknowns, row by row, and solves its normal equations.
 type lsq struct {
 	n    int
-	a    [7][7]float64
-	b    [7]float64
+	a    [3][3]float64
+	b    [3]float64
 	rows int
 }
 
-func (l *lsq) add(row *[7]float64, y, w float64) {
+func (l *lsq) add(row *[3]float64, y, w float64) {
 	for r := range l.n {
 		l.b[r] += w * row[r] * y
 		for c := range l.n {
@@ -23,7 +23,7 @@ func (l *lsq) add(row *[7]float64, y, w float64) {
 
 // solve returns the solution and its covariance (for unit-variance
 // weights); ok is false when the problem is singular.
-func (l *lsq) solve() (x [7]float64, cov [7][7]float64, ok bool) {
+func (l *lsq) solve() (x [3]float64, cov [3][3]float64, ok bool) {
 	if l.rows < l.n {
 		return x, cov, false
 	}
@@ -40,7 +40,7 @@ func (l *lsq) solve() (x [7]float64, cov [7][7]float64, ok bool) {
 
 // invert inverts the top-left n×n of a symmetric positive matrix by
 // Gauss-Jordan elimination with partial pivoting.
-func invert(a [7][7]float64, n int) (inv [7][7]float64, ok bool) {
+func invert(a [3][3]float64, n int) (inv [3][3]float64, ok bool) {
 	scale := 0.0
 	for i := range n {
 		inv[i][i] = 1

@@ -100,29 +100,29 @@ func (c *Calibration) Trace(track []report.Sample) Trace {
 	u, us := f.along(t - 0.1)
 	tr.Release = Point{u, z - releaseDrop}
 	tr.Spread = Point{math.Hypot(math.Hypot(us, 0.15*math.Abs(f.u.coef[1])), 0.15), math.Hypot(zs, releaseSpread)}
-	c.weigh(&tr)
+	floor := c.weigh(&tr)
 	switch {
-	case tr.Weak != "":
+	case tr.Weak != "": // at no window
 	case f.used < MinSamples:
 		tr.Weak = fmt.Sprintf("%d positions are too few to name a window (want %d)", f.used, MinSamples)
-	case tr.Candidates[0].P < NameWindow:
-		tr.Weak = "no window stands out"
 	default:
-		w := tr.Candidates[0].Window
-		tr.Window = &w
-	}
-	if tr.Weak != "" {
-		tr.Floor = 0
-	}
-	if tr.Window == nil && tr.FloorConfidence >= NameFloor && f.used >= MinSamples {
-		tr.Floor = tr.Candidates[0].Floor // the floor is sure even where the column is not
+		if tr.FloorConfidence >= NameFloor {
+			tr.Floor = floor // the floor may be sure where the column is not
+		}
+		if tr.Candidates[0].P < NameWindow {
+			tr.Weak = "no window stands out"
+		} else {
+			w := tr.Candidates[0].Window
+			tr.Window = &w
+		}
 	}
 	return tr
 }
 
 // weigh gives every window its probability of being the origin, given
-// the release point and its spread.
-func (c *Calibration) weigh(tr *Trace) {
+// the release point and its spread, and returns the likeliest floor
+// (its probability in tr.FloorConfidence).
+func (c *Calibration) weigh(tr *Trace) (floor int) {
 	r, s := tr.Release, tr.Spread
 	total, best := 0.0, 0.0
 	cands := make([]Candidate, 0, len(c.grid))
@@ -138,8 +138,7 @@ func (c *Calibration) weigh(tr *Trace) {
 		tr.Weak = fmt.Sprintf("the release point (%.1f m along, %.1f m up) is at no window", r.X, r.Y)
 	}
 	if total == 0 {
-		tr.Candidates = nil
-		return
+		return 0
 	}
 	floors := map[int]float64{}
 	for i := range cands {
@@ -155,10 +154,10 @@ func (c *Calibration) weigh(tr *Trace) {
 		}
 		return cmpWindow(a.Window, b.Window)
 	})
-	tr.Floor, tr.FloorConfidence = cands[0].Floor, floors[cands[0].Floor]
+	floor, tr.FloorConfidence = cands[0].Floor, floors[cands[0].Floor]
 	for f, p := range floors {
 		if p > tr.FloorConfidence {
-			tr.Floor, tr.FloorConfidence = f, p
+			floor, tr.FloorConfidence = f, p
 		}
 	}
 	tr.Confidence = cands[0].P
@@ -167,6 +166,7 @@ func (c *Calibration) weigh(tr *Trace) {
 		n++
 	}
 	tr.Candidates = cands[:n]
+	return floor
 }
 
 // above names, for a track that cannot be traced back, every window at
