@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -258,27 +257,16 @@ func distinct(rs []shouwang.Reading) map[int64]bool {
 // left running.
 func TestCloseDuringStart(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c // held open, never answered
-		}
-	}()
+	addr, accepted := testenv.SilentServer(t)
 	var p placed
 	p.add("gas", "GD-1", "3", jsonModel())
 	c := DefaultConfig()
-	c.URL, c.ClientID = "tcp://"+ln.Addr().String(), "gw-silent"
+	c.URL, c.ClientID = "tcp://"+addr, "gw-silent"
 	c.Subscriptions = []Subscription{stateTopic}
 	d := p.driver(t, c, nil)
 	started := make(chan error, 1)
 	go func() { started <- d.Start(context.Background(), &mock.Recorder{}) }()
-	conn := <-accepted
-	defer conn.Close()
+	<-accepted
 	d.Close()
 	if err := <-started; err == nil {
 		t.Fatal("Start succeeded against a broker that never answered")

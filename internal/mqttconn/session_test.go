@@ -120,19 +120,9 @@ func (*denyHook) OnACLCheck(_ *mochi.Client, topic string, _ bool) bool {
 // left running.
 func TestSessionConnectCancelled(t *testing.T) {
 	leakcheck.Check(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c // held open, never answered
-		}
-	}()
+	addr, accepted := testenv.SilentServer(t)
 	s := &Session{
-		Broker:         &Broker{URL: "tcp://" + ln.Addr().String(), ClientID: "session-silent"},
+		Broker:         &Broker{URL: "tcp://" + addr, ClientID: "session-silent"},
 		Filters:        map[string]byte{"sensors/#": 1},
 		ConnectTimeout: 10 * time.Second, KeepAlive: 30 * time.Second,
 		Receive: func(paho.Message) {},
@@ -143,8 +133,7 @@ func TestSessionConnectCancelled(t *testing.T) {
 		_, err := s.Connect(ctx)
 		done <- err
 	}()
-	conn := <-accepted
-	defer conn.Close()
+	<-accepted
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Connect after its ctx was cancelled: %v, want context.Canceled", err)
