@@ -98,11 +98,9 @@ func TestSamplesLoad(t *testing.T) {
 			if name == nil {
 				t.Fatal("the sample has no `- name:` line")
 			}
-			if typ == "camera" {
-				// Each camera needs its own calibration, which the sample
-				// gives for the one camera it names.
-				devices = devices[:strings.Index(devices, "\ndevices:\n")] + "\ndevices:\n  - id: cam-3-south\n" +
-					"    profile: camera-throw-generic-json\n    driver: " + name[1] + "\n    location: {building: \"3\", unit: 1, floor: 1}\n"
+			if m.SampleDevices != nil {
+				devices = devices[:strings.Index(devices, "\ndevices:\n")] + "\ndevices:\n  " +
+					strings.ReplaceAll(strings.TrimSpace(string(m.SampleDevices)), "\n", "\n  ") + "\n"
 			}
 			k := 0
 			devices = regexp.MustCompile(`(?m)^    driver: sim$`).ReplaceAllStringFunc(devices, func(string) string {

@@ -21,6 +21,10 @@ type DriverModule struct {
 	ID     string // "driver.<type>"
 	New    func() shouwang.DriverConfig
 	Sample []byte // the sample section shipped beside the driver
+	// SampleDevices, if set, are the devices the sample names (a driver
+	// whose section holds settings per device); without it, the sample
+	// reads any devices.
+	SampleDevices []byte
 	// Model, if set, returns the empty section of a device profile that
 	// describes a model to this driver (a register map), decoded from the
 	// profile's key named for the driver type. Every device placed on the
@@ -43,7 +47,7 @@ var (
 		DriverModule{ID: "driver.modbus", Sample: modbus.Sample, New: func() shouwang.DriverConfig { c := modbus.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(modbus.Model) }},
 		DriverModule{ID: "driver.serial", Sample: serial.Sample, New: func() shouwang.DriverConfig { c := serial.DefaultConfig(); return &c }},
-		DriverModule{ID: "driver.camera", Sample: camera.Sample, New: func() shouwang.DriverConfig { c := camera.DefaultConfig(); return &c },
+		DriverModule{ID: "driver.camera", Sample: camera.Sample, SampleDevices: camera.SampleDevices, New: func() shouwang.DriverConfig { c := camera.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(report.Model) }},
 		DriverModule{ID: "driver.mqtt", Sample: mqtt.Sample, New: func() shouwang.DriverConfig { c := mqtt.DefaultConfig(); return &c },
 			Model: func() shouwang.ModelConfig { return new(mqtt.Model) }},

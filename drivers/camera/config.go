@@ -26,6 +26,12 @@ import (
 //go:embed sample.yaml
 var Sample []byte
 
+// SampleDevices places the cameras Sample names: a camera's section holds
+// its calibration, so the sample is read with these devices.
+//
+//go:embed sample_devices.yaml
+var SampleDevices []byte
+
 // Config is a camera driver's section. Devices are placed on it by their
 // address: the id in the URL a camera posts to (/events/<address>), in
 // its MQTT topic's {device} capture, or in its event document.

@@ -31,4 +31,5 @@ func TestReadme(t *testing.T) {
 		report.ReasonTooDeep, report.ReasonTooLarge, report.ReasonNoTrack, report.ReasonBadTrack,
 		report.ReasonBadTime, report.ReasonBadValue, report.ReasonBadImage, report.ReasonBadURL)
 	readme.Check(t, Sample, words...)
+	readme.Check(t, SampleDevices)
 }

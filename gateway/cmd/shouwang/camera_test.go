@@ -14,7 +14,7 @@ func cameraConfig(t *testing.T, edit func(string) string) string {
 	t.Helper()
 	src := "gateway: {name: gw, data_dir: " + t.TempDir() + "}\n" +
 		"sites:\n  - {id: s, name: 小区, grid: G1, buildings: [{id: \"3\", units: 2, floors: 17}]}\n" +
-		"devices:\n  - {id: cam-3-south, profile: camera-throw-generic-json, driver: cameras-3, location: {building: \"3\", unit: 1, floor: 1}}\n" +
+		"devices:\n  " + strings.ReplaceAll(strings.TrimSpace(string(camera.SampleDevices)), "\n", "\n  ") + "\n" +
 		"drivers:\n  " + strings.ReplaceAll(strings.TrimSpace(string(camera.Sample)), "\n", "\n  ") + "\n"
 	src = strings.Replace(src, "  mqtt:\n    topic: cameras/{device}/events   # broker left out: the embedded one\n", "", 1)
 	if edit != nil {
