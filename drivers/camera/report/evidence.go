@@ -1,8 +1,8 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -112,19 +112,11 @@ func base64Image(s string) (Image, error) {
 	return Image{ContentType: ct, Data: data}, nil
 }
 
-// imageType knows a picture by its signature, or returns "".
+// imageType knows a picture by its signature (net/http's sniffing), or
+// returns "".
 func imageType(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
-		return "image/jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "image/gif"
-	case bytes.HasPrefix(b, []byte("BM")) && len(b) > 14:
-		return "image/bmp"
-	case len(b) > 12 && bytes.HasPrefix(b, []byte("RIFF")) && string(b[8:12]) == "WEBP":
-		return "image/webp"
+	if ct := http.DetectContentType(b); strings.HasPrefix(ct, "image/") {
+		return ct
 	}
 	return ""
 }
