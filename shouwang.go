@@ -83,3 +83,13 @@ type Device struct {
 	// Tags are free labels used by rule selectors ("elderly", "alone").
 	Tags map[string]string
 }
+
+// Key is the device's address on its driver, or its ID for a driver
+// whose devices name themselves (a topic, a URL) and that left the
+// address out.
+func (d Device) Key() string {
+	if d.Address != "" {
+		return d.Address
+	}
+	return d.ID
+}

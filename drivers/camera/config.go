@@ -149,10 +149,10 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 	for _, d := range devices {
 		placed[d.ID] = true
 		at := fmt.Sprintf("devices[%q]", d.ID)
-		if other, dup := addrs[address(d)]; dup {
-			fe.Add(at+".address", "%q is also device %s's address on this driver", address(d), other)
+		if other, dup := addrs[d.Key()]; dup {
+			fe.Add(at+".address", "%q is also device %s's address on this driver", d.Key(), other)
 		}
-		addrs[address(d)] = d.ID
+		addrs[d.Key()] = d.ID
 		cam := c.Cameras[d.ID]
 		if cam == nil {
 			fe.Add(fmt.Sprintf("cameras[%q]", d.ID), "is missing: every camera needs its calibration (shouwang camera calibrate checks one)")
@@ -174,14 +174,6 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 // NewDriver builds the driver; it listens and subscribes in Start.
 func (c *Config) NewDriver(env shouwang.DriverEnv) (shouwang.Driver, error) {
 	return newDriver(*c, env), nil
-}
-
-// address is a device's address on the driver: Address, or its id.
-func address(d shouwang.Device) string {
-	if d.Address != "" {
-		return d.Address
-	}
-	return d.ID
 }
 
 // model is the camera section of a device's profile.

@@ -72,7 +72,7 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 	}
 	for _, dev := range env.Devices {
 		cam := c.Cameras[dev.ID]
-		d.cams[address(dev)] = &camState{dev: dev, model: model(env.Models, dev), cal: &cam.Calibration, token: cam.Token.Reveal()}
+		d.cams[dev.Key()] = &camState{dev: dev, model: model(env.Models, dev), cal: &cam.Calibration, token: cam.Token.Reveal()}
 	}
 	d.metrics = newMetrics(env.Name, func() float64 { return float64(d.evidence.size()) })
 	return d

@@ -131,7 +131,7 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 		if m, ok := models[d.Profile].(*Model); ok && m.Format == FormatNumber && len(m.Points) > 1 && !pointCapture {
 			fe.Add(fmt.Sprintf("devices[%q].profile", d.ID), "profile %q sends one number per topic for %d points, told apart by a {point} capture, which no subscription has (e.g. sensors/{device}/{point})", d.Profile, len(m.Points))
 		}
-		key := deviceKey(d)
+		key := d.Key()
 		if other, dup := seen[key]; dup {
 			fe.Add(fmt.Sprintf("devices[%q].address", d.ID), "%q is also device %s's address on this driver", key, other)
 		}
@@ -143,12 +143,4 @@ func (c *Config) Validate(devices []shouwang.Device, models map[string]shouwang.
 // NewDriver builds the driver; it connects in Start.
 func (c *Config) NewDriver(env shouwang.DriverEnv) (shouwang.Driver, error) {
 	return newDriver(*c, env), nil
-}
-
-// deviceKey is a device's address on the driver: Address, or its id.
-func deviceKey(d shouwang.Device) string {
-	if d.Address != "" {
-		return d.Address
-	}
-	return d.ID
 }

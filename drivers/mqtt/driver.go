@@ -103,7 +103,7 @@ func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 		for i := range st.flags {
 			st.flags[i] = -1
 		}
-		d.devices[deviceKey(dev)] = st
+		d.devices[dev.Key()] = st
 	}
 	d.metrics = newMetrics(env.Name, names)
 	d.session = mqttconn.Session{Broker: &d.cfg.Broker, Filters: filters,
