@@ -62,7 +62,7 @@ type camState struct {
 func newDriver(c Config, env shouwang.DriverEnv) *Driver {
 	d := &Driver{cfg: c, name: env.Name, logger: env.Logger, now: env.Now, cams: map[string]*camState{},
 		evidence: newEvidence(filepath.Join(env.Dir, "evidence"), int64(c.EvidenceQuota)),
-		book:     incidentBook{merge: c.MergeWindow, link: c.LinkWindow, windows: map[string][]linkedThrow{}},
+		book:     incidentBook{merge: c.MergeWindow, link: c.LinkWindow, windows: map[string][]linkedThrow{}, reports: map[[32]byte]*filed{}},
 		msgs:     make(chan paho.Message, 64)}
 	if d.logger == nil {
 		d.logger = slog.New(slog.DiscardHandler)
@@ -219,8 +219,42 @@ func (d *Driver) take(cam *camState, contentType string, body []byte, commit fun
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	recv := d.now()
-	inc, merged := d.book.add(cam.dev, tr, recv)
-	d.book.linkWindow(inc)
+	key := reportKey(cam.dev.ID, body)
+	f := d.book.again(key, recv)
+	switch {
+	case f == nil:
+		inc, merged := d.book.add(cam.dev, tr, recv)
+		d.book.linkWindow(inc)
+		d.keepImages(inc, cam, rep)
+		f = &filed{inc: inc, merged: merged, at: recv}
+		d.book.reports[key] = f
+	case f.committed:
+		d.metrics.reports.WithLabelValues("repeated").Inc()
+		return d.result(f), nil
+	}
+	// else sent again after a failed commit: the same incident, committed again.
+	at := rep.Time
+	if at.IsZero() || at.Sub(recv).Abs() > 10*time.Minute { // a camera whose clock drifted
+		at = recv
+	}
+	ev := d.event(f.inc, cam, rep, at)
+	clear := shouwang.Event{Device: ev.Device, Kind: shouwang.ClearKind(KindThrown), Severity: shouwang.Info, Time: at}
+	if err := commit(shouwang.Batch{Events: []shouwang.Event{ev, clear}}); err != nil {
+		d.metrics.reports.WithLabelValues("not_committed").Inc()
+		return result{}, err
+	}
+	f.committed = true
+	outcome := "incident"
+	if f.merged {
+		outcome = "merged"
+	}
+	d.metrics.reports.WithLabelValues(outcome).Inc()
+	return d.result(f), nil
+}
+
+// keepImages stores the report's pictures as the incident's evidence,
+// with its picture URLs.
+func (d *Driver) keepImages(inc *incident, cam *camState, rep report.Report) {
 	for i, img := range rep.Images {
 		name := fmt.Sprintf("%s-%s-%d%s", inc.id, fileSafe(cam.dev.ID), i+1, extension(img.ContentType))
 		if err := d.evidence.keep(name, img.Data); err != nil {
@@ -230,22 +264,12 @@ func (d *Driver) take(cam *camState, contentType string, body []byte, commit fun
 		inc.evidence = append(inc.evidence, "/api/v1/evidence/"+d.name+"/"+name)
 	}
 	inc.evidence = append(inc.evidence, rep.URLs...)
-	at := rep.Time
-	if at.IsZero() || at.Sub(recv).Abs() > 10*time.Minute { // a camera whose clock drifted
-		at = recv
-	}
-	ev := d.event(inc, cam, rep, at)
-	clear := shouwang.Event{Device: ev.Device, Kind: shouwang.ClearKind(KindThrown), Severity: shouwang.Info, Time: at}
-	if err := commit(shouwang.Batch{Events: []shouwang.Event{ev, clear}}); err != nil {
-		d.metrics.reports.WithLabelValues("not_committed").Inc()
-		return result{}, err
-	}
-	outcome := "incident"
-	if merged {
-		outcome = "merged"
-	}
-	d.metrics.reports.WithLabelValues(outcome).Inc()
-	res := result{Incident: inc.id, Merged: merged, Floor: inc.trace.Floor, Confidence: round2(inc.trace.Confidence),
+}
+
+// result is the answer to the camera whose report was filed as f.
+func (d *Driver) result(f *filed) result {
+	inc := f.inc
+	res := result{Incident: inc.id, Merged: f.merged, Floor: inc.trace.Floor, Confidence: round2(inc.trace.Confidence),
 		Weak: inc.trace.Weak, Evidence: inc.evidence}
 	if w := inc.trace.Window; w != nil {
 		res.Window = w.Label()
@@ -253,7 +277,7 @@ func (d *Driver) take(cam *camState, contentType string, body []byte, commit fun
 	for _, c := range inc.trace.Candidates {
 		res.Candidates = append(res.Candidates, c.Label())
 	}
-	return res, nil
+	return res
 }
 
 // event is the incident as an event on the camera that first saw it.

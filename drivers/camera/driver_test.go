@@ -289,3 +289,46 @@ func TestMQTTThrowCommittedBeforeAck(t *testing.T) {
 		t.Errorf("committed %+v, want window %s", ev, th.Window.Label())
 	}
 }
+
+// A camera told 503 (the commit failed) sends the same body again: it is
+// the same incident, committed once it can be. A camera that never got
+// its answer sends it once more and is told the same, and nothing is
+// committed twice.
+func TestHTTPResendIsTheSameIncident(t *testing.T) {
+	var fail sync.Once
+	r := startRig(t, nil, func(rec *mock.Recorder) shouwang.Publisher {
+		return &mock.Publisher{PublishFn: func(ctx context.Context, b shouwang.Batch) error {
+			failed := false
+			fail.Do(func() { failed = true })
+			if failed {
+				return errors.New("no space left on device")
+			}
+			return rec.Publish(ctx, b)
+		}}
+	})
+	th := r.throw(t)
+	var pic bytes.Buffer
+	jpeg.Encode(&pic, image.NewGray(image.Rect(0, 0, 16, 16)), nil)
+	body := document(th, pic.Bytes())
+	if code, msg := r.post(t, "cam-south", "s", "application/json", body); code != 503 || !strings.Contains(msg, "send it again") {
+		t.Fatalf("failed commit answered %d %q, want 503", code, msg)
+	}
+	var res [2]result
+	for i := range res {
+		r.clock.Add(30 * time.Second)
+		code, msg := r.post(t, "cam-south", "s", "application/json", body)
+		if code != 200 || json.Unmarshal([]byte(msg), &res[i]) != nil {
+			t.Fatalf("sent again: %d %s", code, msg)
+		}
+	}
+	if res[0].Incident != res[1].Incident || len(res[1].Evidence) != 1 {
+		t.Errorf("answers %+v and %+v, want one incident with one picture", res[0], res[1])
+	}
+	evs := r.rec.Events()
+	if len(evs) != 2 || evs[0].Attrs["incident"] != res[0].Incident || evs[0].Attrs["linked"] != "" {
+		t.Errorf("committed %+v, want the one throw and its clear, linked to nothing", evs)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(r.dir, "evidence")); len(ents) != 1 {
+		t.Errorf("%d evidence files, want the one picture", len(ents))
+	}
+}

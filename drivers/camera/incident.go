@@ -1,6 +1,7 @@
 package camera
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,7 +29,40 @@ type incidentBook struct {
 	merge, link time.Duration
 	recent      []*incident // the last merge window's
 	windows     map[string][]linkedThrow
+	reports     map[[sha256.Size]byte]*filed // the last resendWindow's, by camera and body
 	seq         int
+}
+
+// resendWindow is how long a report is known again by its body: a
+// camera that got no answer, or a 503, sends the same body again.
+const resendWindow = 10 * time.Minute
+
+// filed is one camera's report as filed into an incident.
+type filed struct {
+	inc       *incident
+	merged    bool
+	committed bool // its events are durable
+	at        time.Time
+}
+
+// reportKey names a report by its camera and body.
+func reportKey(camera string, body []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(camera))
+	h.Write([]byte{0})
+	h.Write(body)
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+// again returns the report filed under key within the resend window,
+// and forgets older ones.
+func (b *incidentBook) again(key [sha256.Size]byte, at time.Time) *filed {
+	for k, f := range b.reports {
+		if at.Sub(f.at) > resendWindow {
+			delete(b.reports, k)
+		}
+	}
+	return b.reports[key]
 }
 
 type linkedThrow struct {

@@ -3,7 +3,7 @@ package camera
 import "github.com/prometheus/client_golang/prometheus"
 
 // Outcomes of a camera's report, for shouwang_camera_reports_total.
-var outcomes = []string{"incident", "merged", "ignored", "bad", "unauthorized", "unknown_camera", "too_large", "not_committed"}
+var outcomes = []string{"incident", "merged", "ignored", "bad", "unauthorized", "unknown_camera", "too_large", "not_committed", "repeated"}
 
 type metrics struct {
 	reports  *prometheus.CounterVec
