@@ -42,6 +42,7 @@ Commands:
   serial list          list the serial ports with their USB ids
   camera calibrate     check a camera's calibration and print the window grid it implies
   broker user          add, remove or list the embedded MQTT broker's users
+  user                 add, change, remove or list the console's users and roles
   version              print the version
 `
 
@@ -70,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSerial(args[1:], stdout, stderr)
 	case "camera":
 		return cmdCamera(args[1:], stdout, stderr)
+	case "user":
+		return cmdUser(args[1:], os.Stdin, stdout, stderr)
 	case "broker":
 		return cmdBroker(args[1:], os.Stdin, stdout, stderr)
 	case "version":
