@@ -102,13 +102,8 @@ func TestAlarmLoopThroughTheGateway(t *testing.T) {
 		{"resolve", "resolved", `{"operator":"王警官","note":"探测器已清洁"}`},
 		{"close", "closed", `{"operator":"王警官"}`},
 	} {
-		resp, err := http.Post(url+step.action, "application/json", strings.NewReader(step.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: HTTP %d", step.action, resp.StatusCode)
+		if code, body := do(t, "POST", url+step.action, step.body); code != http.StatusOK {
+			t.Fatalf("%s: HTTP %d %s", step.action, code, body)
 		}
 		if m := await(step.kind); m.Operator != "王警官" || m.Alarm != raised.Alarm {
 			t.Fatalf("%s: %+v", step.kind, m)

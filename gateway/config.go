@@ -3,8 +3,10 @@ package gateway
 import (
 	"time"
 
+	"github.com/shouwang-iot/shouwang/gateway/auth"
 	"github.com/shouwang-iot/shouwang/gateway/broker"
 	"github.com/shouwang-iot/shouwang/gateway/bus"
+	"github.com/shouwang-iot/shouwang/gateway/grading"
 	"github.com/shouwang-iot/shouwang/gateway/internal/yamlconf"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 	"github.com/shouwang-iot/shouwang/gateway/store"
@@ -34,6 +36,10 @@ type Config struct {
 	// Broker is the embedded MQTT broker, run when an MQTT client (a
 	// driver, a notifier) names no broker of its own.
 	Broker broker.Config `yaml:"broker"`
+	// Console is the web console's logins; Grading the monthly grades of
+	// the buildings it shows.
+	Console auth.Config    `yaml:"console"`
+	Grading grading.Config `yaml:"grading"`
 }
 
 // GatewayConfig is the gateway's own section.
@@ -51,16 +57,24 @@ type GatewayConfig struct {
 	// replace them).
 	ProfileRules bool       `yaml:"profile_rules"`
 	HTTP         HTTPConfig `yaml:"http"`
+	// TimeZone is where the community's days and months begin (the
+	// figures, the grades): an IANA name.
+	TimeZone string `yaml:"time_zone"`
 	Log          LogConfig  `yaml:"log"`
 	// ShutdownTimeout bounds how long SIGINT/SIGTERM waits for the bus to
 	// drain and the sinks to flush.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
-// HTTPConfig is the HTTP endpoint: /metrics, /healthz, /readyz, /api/v1.
+// HTTPConfig is the HTTP endpoint: the console, /api/v1, /metrics,
+// /healthz, /readyz.
 type HTTPConfig struct {
 	// Listen is host:port; empty turns HTTP off.
 	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey, both or neither, serve HTTPS (PEM files,
+	// relative to the config file); session cookies are then Secure.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // LogConfig selects the structured log's level and format.
@@ -118,6 +132,7 @@ func DefaultConfig() Config {
 			Name:            "shouwang",
 			DataDir:         "/var/lib/shouwang",
 			HTTP:            HTTPConfig{Listen: "127.0.0.1:8080"},
+			TimeZone:        "Asia/Shanghai",
 			Log:             LogConfig{Level: "info", Format: "text"},
 			ShutdownTimeout: 10 * time.Second,
 		},
@@ -125,6 +140,8 @@ func DefaultConfig() Config {
 		Outbox: outbox.DefaultConfig(),
 		Bus:    bus.DefaultConfig(),
 		Store:  store.DefaultConfig(),
-		Broker: broker.DefaultConfig(),
+		Broker:  broker.DefaultConfig(),
+		Console: auth.DefaultConfig(),
+		Grading: grading.DefaultConfig(),
 	}
 }

@@ -20,8 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/alarms"
+	"github.com/shouwang-iot/shouwang/gateway/auth"
 	"github.com/shouwang-iot/shouwang/gateway/broker"
 	"github.com/shouwang-iot/shouwang/gateway/bus"
+	"github.com/shouwang-iot/shouwang/gateway/console"
 	"github.com/shouwang-iot/shouwang/gateway/outbox"
 	"github.com/shouwang-iot/shouwang/gateway/store"
 	"github.com/shouwang-iot/shouwang/internal/mqttconn"
@@ -58,7 +60,10 @@ type Gateway struct {
 	forwarders []*outbox.Forwarder
 	drivers    []*driverRun
 	httpSrv    *http.Server
+	httpCancel context.CancelFunc // ends the live streams before the server shuts down
 	broker     *broker.Broker
+	auth       *auth.Auth
+	console    *console.Console
 
 	// running is set once the drivers are being started and cleared at
 	// shutdown; /readyz also wants every driver started.
@@ -138,6 +143,10 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 	g.store.Start(context.WithoutCancel(ctx))
+	board, err := g.openConsole(ctx)
+	if err != nil {
+		return err
+	}
 
 	storeFollower := bus.Follower{Name: "store", Take: func(ctx context.Context, group []shouwang.Batch) error {
 		return g.store.Write(ctx, group...)
@@ -145,7 +154,7 @@ func (g *Gateway) start(ctx context.Context) error {
 	// With no sink the history store is where a batch becomes durable;
 	// with one, the outbox is, and the history follows.
 	commit := func(group ...shouwang.Batch) error { return g.store.Write(context.Background(), group...) }
-	var followers []bus.Follower
+	followers := []bus.Follower{{Name: "console", Take: board.Take}}
 	if len(cfg.Rules) > 0 {
 		if err := g.openDesk(ctx); err != nil {
 			return err
@@ -412,6 +421,7 @@ func (g *Gateway) shutdown() error {
 		errs = append(errs, g.outbox.Close())
 	}
 	if g.httpSrv != nil {
+		g.httpCancel()
 		hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
 		if g.httpSrv.Shutdown(hctx) != nil {
 			g.httpSrv.Close() // a history export still streaming is cut off
@@ -422,6 +432,9 @@ func (g *Gateway) shutdown() error {
 	notifyWG.Wait()
 	if g.journal != nil {
 		errs = append(errs, g.journal.Close())
+	}
+	if g.auth != nil {
+		errs = append(errs, g.auth.Close())
 	}
 	if g.store != nil {
 		errs = append(errs, g.store.Close())

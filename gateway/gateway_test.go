@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang/deploy"
+	"github.com/shouwang-iot/shouwang/gateway/auth"
 	"github.com/shouwang-iot/shouwang/gateway/store"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
@@ -38,6 +40,7 @@ func runConfig(tb testing.TB, src []byte, dir string) (base string, g *Gateway, 
 	if err != nil {
 		tb.Fatal(err)
 	}
+	addUser(tb, dir, testUser, auth.Role("operator"))
 	addr := make(chan net.Addr, 1)
 	g = New(plan, Options{Listening: func(a net.Addr) { addr <- a }})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,15 +55,51 @@ func runConfig(tb testing.TB, src []byte, dir string) (base string, g *Gateway, 
 	return base, g, func() error { cancel(); return <-done }
 }
 
+// The console user the tests act as; an operator, so that the alarm
+// steps they take are recorded under this name.
+const (
+	testUser     = "王警官"
+	testPassword = "duty-room-2026"
+)
+
+// addUser adds a console user with testPassword to the data directory,
+// as `shouwang user add` does; one already there is kept.
+func addUser(tb testing.TB, dir, name string, role auth.Role) {
+	tb.Helper()
+	a, err := auth.Open(context.Background(), auth.DefaultFile(dir), auth.DefaultConfig(), time.Now, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.AddUser(context.Background(), name, role, testPassword); err != nil && !errors.Is(err, auth.ErrUserExists) {
+		tb.Fatal(err)
+	}
+}
+
+// get fetches url as testUser.
 func get(tb testing.TB, url string) (int, string) {
 	tb.Helper()
-	resp, err := http.Get(url)
+	return do(tb, "GET", url, "")
+}
+
+// do sends a request as testUser, with a JSON body unless it is empty.
+func do(tb testing.TB, method, url, body string) (int, string) {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(testUser, testPassword)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	got, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(got)
 }
 
 // TestDemoRunsAndStopsClean runs the demo config, sees readings reach the

@@ -31,6 +31,19 @@ type Plan struct {
 	// EmbeddedBroker is set when an MQTT client names no broker: the
 	// gateway runs its own.
 	EmbeddedBroker bool
+	// Zone is gateway.time_zone.
+	Zone *time.Location
+}
+
+// loadZone finds a time zone. A board's root file system often has no
+// zone database; China's zone has had no daylight saving since 1991, so
+// Asia/Shanghai needs none.
+func loadZone(name string) (*time.Location, error) {
+	zone, err := time.LoadLocation(name)
+	if err != nil && (name == "Asia/Shanghai" || name == "PRC") {
+		return time.FixedZone("CST", 8*3600), nil
+	}
+	return zone, err
 }
 
 // DriverPlan is one driver section, decoded and validated.
@@ -135,6 +148,8 @@ func (l *loader) load(overrides []func(*Config)) {
 	t := &c.Broker.TLS
 	c.Broker.UsersFile, t.Cert, t.Key, t.ClientCA = l.relative(c.Broker.UsersFile), l.relative(t.Cert), l.relative(t.Key), l.relative(t.ClientCA)
 	l.locate("broker", c.Broker.Validate())
+	l.locate("console", c.Console.Validate())
+	l.locate("grading", c.Grading.Validate())
 }
 
 func (l *loader) checkGateway() {
@@ -151,6 +166,15 @@ func (l *loader) checkGateway() {
 		if _, port, err := net.SplitHostPort(g.HTTP.Listen); err != nil || !validPort(port) {
 			l.errorf("gateway.http.listen", "%q is not host:port (e.g. 127.0.0.1:8080, or :8080 for every interface)", g.HTTP.Listen)
 		}
+	}
+	if (g.HTTP.TLSCert == "") != (g.HTTP.TLSKey == "") {
+		l.errorf("gateway.http", "tls_cert and tls_key go together (both PEM files for HTTPS, or neither for plain HTTP)")
+	}
+	g.HTTP.TLSCert, g.HTTP.TLSKey = l.relative(g.HTTP.TLSCert), l.relative(g.HTTP.TLSKey)
+	if zone, err := loadZone(g.TimeZone); err != nil {
+		l.errorf("gateway.time_zone", "%q is not a time zone (an IANA name such as Asia/Shanghai)", g.TimeZone)
+	} else {
+		l.plan.Zone = zone
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, g.Log.Level) {
 		l.errorf("gateway.log.level", "%q is not a level (valid: debug, info, warn, error)", g.Log.Level)

@@ -22,6 +22,9 @@ type Message struct {
 	Location   shouwang.Location `json:"location"`
 	Tags       map[string]string `json:"tags,omitempty"`
 	Unit       string            `json:"unit,omitempty"`
+	// RaisedAt is when the alarm was raised, so that any one message
+	// tells the board since when (zero once the alarm has closed).
+	RaisedAt time.Time `json:"raised_at,omitzero"`
 	// Links are the API paths to act on the alarm.
 	Links map[string]string `json:"links"`
 }
@@ -228,6 +231,9 @@ func (d *Desk) commitAndAnnounce(ctx context.Context, ts []rules.Transition) err
 				"device", t.Device, "level", t.Level, "value", t.Value, "escalation", t.Escalation)
 		}
 		m := d.message(t)
+		if a, err := d.book.Get(t.AlarmID); err == nil {
+			m.RaisedAt = a.RaisedAt
+		}
 		d.announce(m)
 		if err != nil {
 			d.sendDirect(m)

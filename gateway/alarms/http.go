@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/auth"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -20,16 +21,25 @@ import (
 //	GET  /api/v1/alarms                     open alarms (?severity=alarm&building=3号楼&state=raised&from=&to= on the raise time)
 //	GET  /api/v1/alarms/closed?from=RFC3339 closed alarms
 //	GET  /api/v1/alarms/figures?from=&to=&grid=&by=day   time to acknowledge, time to close, share closed
+//	GET  /api/v1/alarms/transitions?from=&to=&device=ID   transitions stamped in [from, to), oldest first
+//	GET  /api/v1/alarms/stream              the live board: server-sent events (stream.go)
 //	GET  /api/v1/alarms/{id}                one alarm with its history
 //	POST /api/v1/alarms/{id}/{action}       acknowledge, dispatch, resolve, close, reset, shelve, unshelve
-//	                                        body {"operator": "...", "note": "...", "until": RFC3339 (shelve)}
+//	                                        body {"note": "...", "until": RFC3339 (shelve)}
+//	POST /api/v1/alarms/group/{action}      the same step on several alarms: {"ids": [7, 8], "note": "..."}
+//
+// The operator of a step is the logged-in user (auth.From); without a
+// login (the handler on its own, in tests) the body's "operator".
 func (d *Desk) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/alarms", d.listOpen)
 	mux.HandleFunc("GET /api/v1/alarms/closed", d.listClosed)
 	mux.HandleFunc("GET /api/v1/alarms/figures", d.figures)
+	mux.HandleFunc("GET /api/v1/alarms/transitions", d.transitions)
+	mux.HandleFunc("GET /api/v1/alarms/stream", d.stream)
 	mux.HandleFunc("GET /api/v1/alarms/{id}", d.getOne)
 	mux.HandleFunc("POST /api/v1/alarms/{id}/{action}", d.act)
+	mux.HandleFunc("POST /api/v1/alarms/group/{action}", d.actGroup)
 	return mux
 }
 
@@ -89,32 +99,40 @@ func (d *Desk) listOpen(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"alarms": d.board(func(a rules.Alarm, dev shouwang.Device) bool {
+		return (sev == nil || a.Severity >= *sev) && (state == nil || a.State == *state) &&
+			(building == "" || dev.Location.Building == building) &&
+			!a.RaisedAt.Before(from) && (to.IsZero() || a.RaisedAt.Before(to))
+	})})
+}
+
+// board lists the open alarms keep keeps, most severe first, then oldest:
+// the order a duty officer works in.
+func (d *Desk) board(keep func(rules.Alarm, shouwang.Device) bool) []Message {
 	out := []Message{}
 	for _, a := range d.Open() {
 		dev, _ := d.Device(a.Device)
-		if sev != nil && a.Severity < *sev || state != nil && a.State != *state ||
-			building != "" && dev.Location.Building != building ||
-			a.RaisedAt.Before(from) || !to.IsZero() && !a.RaisedAt.Before(to) {
-			continue
+		if keep(a, dev) {
+			out = append(out, d.alarmView(a))
 		}
-		out = append(out, d.alarmView(a))
 	}
-	// Most severe first, then oldest: the order a duty officer works in.
 	slices.SortStableFunc(out, func(x, y Message) int {
 		if x.Severity != y.Severity {
 			return int(y.Severity) - int(x.Severity)
 		}
 		return x.Time.Compare(y.Time)
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"alarms": out})
+	return out
 }
 
 // alarmView presents an alarm the way a transition message does.
 func (d *Desk) alarmView(a rules.Alarm) Message {
-	return d.message(rules.Transition{AlarmID: a.ID, Seq: a.Seq, Time: a.RaisedAt, Rule: a.Rule, Device: a.Device,
+	m := d.message(rules.Transition{AlarmID: a.ID, Seq: a.Seq, Time: a.RaisedAt, Rule: a.Rule, Device: a.Device,
 		Severity: a.Severity, Peak: a.Peak, Level: a.Level, Point: a.Point, Value: a.Value, Detail: a.Detail, Active: a.Active,
 		Latched: a.Latched, State: a.State, Escalation: a.Escalation, Reached: a.MaxLevel(), Chattering: a.Chattering,
 		ShelvedUntil: a.Shelf.Until})
+	m.RaisedAt = a.RaisedAt
+	return m
 }
 
 func parseTime(w http.ResponseWriter, name, v string, def time.Time) (time.Time, bool) {
@@ -229,24 +247,30 @@ type actBody struct {
 	Until    time.Time `json:"until"`
 }
 
+type groupBody struct {
+	IDs      []uint64  `json:"ids"`
+	Operator string    `json:"operator"`
+	Note     string    `json:"note"`
+	Until    time.Time `json:"until"`
+}
+
+// maxGroup bounds one group step: a floor's worth of detectors and more.
+const maxGroup = 500
+
 func (d *Desk) act(w http.ResponseWriter, r *http.Request) {
 	id, ok := alarmID(w, r)
 	if !ok {
 		return
 	}
-	var action rules.Action
-	if err := action.UnmarshalText([]byte(r.PathValue("action"))); err != nil {
-		writeJSON(w, http.StatusNotFound, apiError{err.Error()})
+	action, ok := parseAction(w, r)
+	if !ok {
 		return
 	}
 	var body actBody
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		badRequest(w, "body: %v (want JSON like {\"operator\": \"王警官\", \"note\": \"on my way\"})", err)
+	if !decodeBody(w, r, &body, `{"note": "on my way"}`) {
 		return
 	}
-	t, err := d.Act(r.Context(), id, action, body.Operator, body.Note, body.Until)
+	t, err := d.Act(r.Context(), id, action, operator(r, body.Operator), body.Note, body.Until)
 	if err != nil && errorStatus(err) != http.StatusInternalServerError {
 		writeJSON(w, errorStatus(err), apiError{err.Error()})
 		return
@@ -258,3 +282,104 @@ func (d *Desk) act(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
+
+// actGroup takes one step on several alarms (a floor whose detectors all
+// went off), each on its own: one refused does not stop the others.
+func (d *Desk) actGroup(w http.ResponseWriter, r *http.Request) {
+	action, ok := parseAction(w, r)
+	if !ok {
+		return
+	}
+	var body groupBody
+	if !decodeBody(w, r, &body, `{"ids": [7, 8], "note": "on my way"}`) {
+		return
+	}
+	if len(body.IDs) == 0 || len(body.IDs) > maxGroup {
+		badRequest(w, "ids: %d alarms (want 1 to %d)", len(body.IDs), maxGroup)
+		return
+	}
+	type failure struct {
+		Alarm uint64 `json:"alarm"`
+		Error string `json:"error"`
+	}
+	resp := struct {
+		Done    []Message `json:"done"`
+		Failed  []failure `json:"failed"`
+		Warning string    `json:"warning,omitempty"`
+	}{Done: []Message{}, Failed: []failure{}}
+	who := operator(r, body.Operator)
+	for _, id := range body.IDs {
+		t, err := d.Act(r.Context(), id, action, who, body.Note, body.Until)
+		switch {
+		case err == nil:
+			resp.Done = append(resp.Done, d.message(t))
+		case errorStatus(err) == http.StatusInternalServerError:
+			resp.Done = append(resp.Done, d.message(t))
+			resp.Warning = "the steps are done but the journal failed to record some"
+		default:
+			resp.Failed = append(resp.Failed, failure{id, err.Error()})
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func parseAction(w http.ResponseWriter, r *http.Request) (rules.Action, bool) {
+	var action rules.Action
+	if err := action.UnmarshalText([]byte(r.PathValue("action"))); err != nil {
+		writeJSON(w, http.StatusNotFound, apiError{err.Error()})
+		return action, false
+	}
+	return action, true
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, example string) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		badRequest(w, "body: %v (want JSON like %s)", err, example)
+		return false
+	}
+	return true
+}
+
+// operator is who takes a step: the logged-in user, else the name the
+// body gives (the API used without the gateway's login, as in tests).
+func operator(r *http.Request, named string) string {
+	if who, ok := auth.From(r.Context()); ok {
+		return who.User
+	}
+	return named
+}
+
+func (d *Desk) transitions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	to, ok := parseTime(w, "to", q.Get("to"), d.now())
+	if !ok {
+		return
+	}
+	from, ok := parseTime(w, "from", q.Get("from"), to.Add(-24*time.Hour))
+	if !ok {
+		return
+	}
+	if !from.Before(to) {
+		badRequest(w, "from must be before to")
+		return
+	}
+	devices := q["device"]
+	ts, err := d.journal.Between(r.Context(), from, to, maxTransitions)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+		d.logger.Error("listing transitions", "err", err)
+		return
+	}
+	out := []Message{}
+	for _, t := range ts {
+		if len(devices) == 0 || slices.Contains(devices, t.Device) {
+			out = append(out, d.message(t))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transitions": out, "truncated": len(ts) == maxTransitions})
+}
+
+// maxTransitions bounds one history query's transitions.
+const maxTransitions = 20000

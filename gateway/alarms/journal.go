@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/shouwang-iot/shouwang/gateway/internal/sqlitedb"
 	"github.com/shouwang-iot/shouwang/rules"
@@ -148,6 +149,18 @@ func (j *Journal) Load(ctx context.Context) (snap rules.AlarmSnapshot, ok bool, 
 // History returns every transition of one alarm, in order.
 func (j *Journal) History(ctx context.Context, id uint64) ([]rules.Transition, error) {
 	rows, err := j.db.QueryContext(ctx, `SELECT body FROM alarm_transitions WHERE alarm_id = ? ORDER BY seq`, int64(id))
+	return scanTransitions(rows, err)
+}
+
+// Between returns the transitions stamped in [from, to), oldest first, at
+// most limit: the alarms' part of a building's history.
+func (j *Journal) Between(ctx context.Context, from, to time.Time, limit int) ([]rules.Transition, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT body FROM alarm_transitions WHERE ts >= ? AND ts < ? ORDER BY ts, alarm_id, seq LIMIT ?`,
+		from.UnixMilli(), to.UnixMilli(), limit)
+	return scanTransitions(rows, err)
+}
+
+func scanTransitions(rows *sql.Rows, err error) ([]rules.Transition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alarm journal: %w", err)
 	}
@@ -160,7 +173,7 @@ func (j *Journal) History(ctx context.Context, id uint64) ([]rules.Transition, e
 			return nil, fmt.Errorf("alarm journal: %w", err)
 		}
 		if err := json.Unmarshal([]byte(body), &t); err != nil {
-			return nil, fmt.Errorf("alarm journal: alarm %d: %w", id, err)
+			return nil, fmt.Errorf("alarm journal: %w", err)
 		}
 		out = append(out, t)
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,11 +13,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/shouwang-iot/shouwang/deploy"
 	"github.com/shouwang-iot/shouwang/gateway"
+	"github.com/shouwang-iot/shouwang/gateway/auth"
 )
 
 // demoDevice is the kitchen where the demo's gas leak happens.
@@ -42,6 +46,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		printProblems(stderr, err)
 		return 1
 	}
+	password, err := demoLogin(*data)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: console login: %v\n", err)
+		return 1
+	}
+	login := demoUser + ":" + password
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -53,20 +63,19 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 Shouwang demo: %d simulated devices in %s, data in %s
   a gas leak starts in 3号楼 2单元 1202's kitchen 30 s after start: a
   warning at 10 %%LEL about 20 s later, an alarm at 25 %%LEL a minute after
-  that, escalating 2 min after it was raised until someone acknowledges it:
-    curl -X POST -d '{"operator":"王警官"}' %s/api/v1/alarms/ID/acknowledge
+  that, escalating 2 min after it was raised until someone acknowledges it.
 
+  console   %s/   user %s, password %s (new at every demo start)
+  API       curl -u %s %s/api/v1/alarms
+            curl -u %s -X POST -d '{}' %s/api/v1/alarms/ID/acknowledge
+  readings  %s/api/v1/readings?device=%s (export: &format=csv)
   metrics   %s/metrics
-  alarms    %s/api/v1/alarms
-  readings  %s/api/v1/readings?device=%s
-  events    %s/api/v1/events
-  export    %s/api/v1/readings?device=%s&format=csv
   MQTT      mosquitto_sub -h %s -p %s -t 'shouwang/#' -v
 
 Ctrl-C stops it.
-`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, base, base, base, demoDevice, base, base, demoDevice, mqttHost, mqttPort)
+`, len(plan.Devices), plan.Config.Sites[0].Name, *data, base, demoUser, password, login, base, login, base, base, demoDevice, base, mqttHost, mqttPort)
 		if *every > 0 {
-			wg.Go(func() { printLeak(ctx, base, *every, stdout) })
+			wg.Go(func() { printLeak(ctx, base, login, *every, stdout) })
 		}
 	}})
 }
@@ -74,7 +83,7 @@ Ctrl-C stops it.
 // printLeak shows the demo kitchen's gas reading now and then, and every
 // change of an open alarm, read back through the API the way a console
 // would.
-func printLeak(ctx context.Context, base string, every time.Duration, w io.Writer) {
+func printLeak(ctx context.Context, base, login string, every time.Duration, w io.Writer) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	seen := map[uint64]string{}
@@ -90,7 +99,7 @@ func printLeak(ctx context.Context, base string, every time.Duration, w io.Write
 				}
 			}
 			q := url.Values{"device": {demoDevice}, "point": {"gas"}, "from": {now.Add(-every).UTC().Format(time.RFC3339Nano)}}
-			if getJSON(base+"/api/v1/readings?"+q.Encode(), &readings) && len(readings.Readings) > 0 {
+			if getJSON(base+"/api/v1/readings?"+q.Encode(), login, &readings) && len(readings.Readings) > 0 {
 				r := readings.Readings[len(readings.Readings)-1]
 				fmt.Fprintf(w, "%s  3号楼2单元1202 厨房燃气 %5.1f %s\n", now.Format("15:04:05"), r.Value, r.Unit)
 			}
@@ -107,7 +116,7 @@ func printLeak(ctx context.Context, base string, every time.Duration, w io.Write
 					Unit       string
 				}
 			}
-			if !getJSON(base+"/api/v1/alarms", &open) {
+			if !getJSON(base+"/api/v1/alarms", login, &open) {
 				continue
 			}
 			for _, a := range open.Alarms {
@@ -125,11 +134,39 @@ func printLeak(ctx context.Context, base string, every time.Duration, w io.Write
 	}
 }
 
-func getJSON(url string, v any) bool {
-	resp, err := http.Get(url)
+// getJSON reads url as login ("user:password").
+func getJSON(url, login string, v any) bool {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return false
+	}
+	user, pass, _ := strings.Cut(login, ":")
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false
 	}
 	defer resp.Body.Close()
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
+}
+
+// demoUser is the demo's console admin. There is no default password:
+// each demo start gives it a new random one and prints it.
+const demoUser = "demo"
+
+func demoLogin(dataDir string) (string, error) {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return "", err
+	}
+	a, err := auth.Open(context.Background(), auth.DefaultFile(dataDir), auth.DefaultConfig(), time.Now, nil)
+	if err != nil {
+		return "", err
+	}
+	defer a.Close()
+	password := rand.Text()[:16]
+	err = a.AddUser(context.Background(), demoUser, auth.Role("admin"), password)
+	if errors.Is(err, auth.ErrUserExists) {
+		err = a.SetPassword(context.Background(), demoUser, password)
+	}
+	return password, err
 }

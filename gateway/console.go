@@ -1,0 +1,84 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/auth"
+	"github.com/shouwang-iot/shouwang/gateway/console"
+	"github.com/shouwang-iot/shouwang/gateway/store"
+	"github.com/shouwang-iot/shouwang/rules"
+)
+
+// boardSeed is how far back the device board reads the history at start,
+// so a device that went offline or faulty before a restart shows so.
+const boardSeed = 7 * 24 * time.Hour
+
+// openConsole opens the logins and builds the console over the store and
+// (once opened) the desk; the device board it returns follows the bus.
+func (g *Gateway) openConsole(ctx context.Context) (*console.DeviceBoard, error) {
+	cfg := &g.plan.Config
+	var err error
+	if g.auth, err = auth.Open(ctx, auth.DefaultFile(cfg.Gateway.DataDir), cfg.Console, g.now, g.logger.With("component", "auth")); err != nil {
+		return nil, err
+	}
+	board := console.NewDeviceBoard(g.plan.Devices)
+	now := g.now()
+	if evs, err := g.store.Events(ctx, store.Query{From: now.Add(-boardSeed), To: now.Add(time.Minute), Limit: store.MaxLimit}); err != nil {
+		g.logger.Warn("device states not read back from the history", "err", err)
+	} else {
+		board.Take(ctx, []shouwang.Batch{{Events: evs}})
+	}
+	opts := console.Options{Name: cfg.Gateway.Name, Devices: g.plan.Devices, Board: board, Gatherer: g.reg,
+		Grading: cfg.Grading, Zone: g.plan.Zone, Now: g.now,
+		Events: func(ctx context.Context, from, to time.Time) ([]shouwang.Event, error) {
+			return g.store.Events(ctx, store.Query{From: from, To: to, Limit: maxGradedEvents})
+		}}
+	for _, s := range cfg.Sites {
+		site := console.Site{ID: s.ID, Name: s.Name, Grid: s.Grid, Buildings: []console.Building{}}
+		for _, b := range s.Buildings {
+			site.Buildings = append(site.Buildings, console.Building{ID: b.ID, Name: b.Name, Units: b.Units, Floors: b.Floors, Basements: b.Basements})
+		}
+		opts.Sites = append(opts.Sites, site)
+	}
+	if len(cfg.Rules) > 0 {
+		opts.Open = func() []rules.Alarm { return g.desk.Open() }
+		opts.Alarms = g.alarmsRaised
+	}
+	g.console = console.New(opts)
+	return board, nil
+}
+
+// maxGradedEvents bounds the events one month's grades read.
+const maxGradedEvents = 1_000_000
+
+// alarmsRaised lists the alarms raised in [from, to), open or closed.
+func (g *Gateway) alarmsRaised(ctx context.Context, from, to time.Time) ([]rules.Alarm, error) {
+	closed, err := g.journal.ClosedSince(ctx, from.UnixMilli(), maxGradedEvents)
+	if err != nil {
+		return nil, err
+	}
+	var out []rules.Alarm
+	for _, a := range append(closed, g.desk.Open()...) {
+		if !a.RaisedAt.Before(from) && a.RaisedAt.Before(to) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// permission is what a request to the API needs: reading is for every
+// role, a step on an alarm for those who handle them, anything else
+// that changes something for an admin.
+func permission(r *http.Request) auth.Perm {
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return auth.PermRead
+	case strings.HasPrefix(r.URL.Path, "/api/v1/alarms/"):
+		return auth.PermAlarmAct
+	}
+	return auth.PermAdmin
+}
