@@ -64,6 +64,9 @@ type Incident struct {
 	// approach to Peak (63 % of it after Rise, 90 % after 2.3·Rise); 0
 	// means the kind's own (3m for gas, 4m for CO, 1m for smoke).
 	Rise time.Duration `yaml:"rise"`
+	// Fall is the time constant of its decay once it ends (37 % left after
+	// Fall); 0 means the kind's own (4m for gas, 6m for CO, 90s for smoke).
+	Fall time.Duration `yaml:"fall"`
 }
 
 // Incident kinds.
@@ -176,6 +179,10 @@ func (c *Config) Validate(devices []shouwang.Device, _ map[string]shouwang.Model
 		if _, hazard := curves[in.Kind]; in.Rise < 0 || in.Rise > 0 && !hazard {
 			errs.Add(f+"rise", "must be a positive duration for %s, %s or %s (e.g. 1m; 0 = the kind's own), got %s for %s",
 				KindGasLeak, KindCOBuildup, KindSmoke, in.Rise, in.Kind)
+		}
+		if _, hazard := curves[in.Kind]; in.Fall < 0 || in.Fall > 0 && !hazard {
+			errs.Add(f+"fall", "must be a positive duration for %s, %s or %s (e.g. 1m; 0 = the kind's own), got %s for %s",
+				KindGasLeak, KindCOBuildup, KindSmoke, in.Fall, in.Kind)
 		}
 		if kindOK {
 			if problem := peakProblem(in.Kind, in.Peak); problem != "" {

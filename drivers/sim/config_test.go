@@ -80,6 +80,8 @@ func TestValidate(t *testing.T) {
 			want: []problem{{"incidents[0].rise", "must be a positive duration for gas_leak, co_buildup or smoke (e.g. 1m; 0 = the kind's own), got -1s for gas_leak"}}},
 		{name: "rise on a fault", mod: func(c *Config) { c.Incidents = []Incident{{Kind: KindFault, Device: coID, Rise: time.Second}} },
 			want: []problem{{"incidents[0].rise", "must be a positive duration for gas_leak, co_buildup or smoke (e.g. 1m; 0 = the kind's own), got 1s for fault"}}},
+		{name: "fall on a fault", mod: func(c *Config) { c.Incidents = []Incident{{Kind: KindFault, Device: coID, Fall: time.Second}} },
+			want: []problem{{"incidents[0].fall", "must be a positive duration for gas_leak, co_buildup or smoke (e.g. 1m; 0 = the kind's own), got 1s for fault"}}},
 		{name: "gas peak above 100 %LEL", mod: leak(func(in *Incident) { in.Peak = 120 }),
 			want: []problem{{"incidents[0].peak", "must be within 0-100 %LEL, got 120 (0 = default 40)"}}},
 		{name: "negative CO peak", mod: func(c *Config) { c.Incidents = []Incident{{Kind: KindCOBuildup, Device: coID, Peak: -1}} },

@@ -111,6 +111,9 @@ func (in *incident) level(el time.Duration) float64 {
 	if in.Rise > 0 {
 		c.rise = in.Rise
 	}
+	if in.Fall > 0 {
+		c.fall = in.Fall
+	}
 	approach := func(d time.Duration) float64 { return in.Peak * (1 - math.Exp(-d.Seconds()/c.rise.Seconds())) }
 	t := el - in.At
 	if in.For == 0 || t < in.For {

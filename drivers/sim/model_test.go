@@ -107,6 +107,20 @@ func TestCurves(t *testing.T) {
 	}
 }
 
+// A leak given its own fall clears as fast as it says: below a fifth of
+// its peak by ln 5 fall times after it ends, not the kind's minutes.
+func TestOwnFall(t *testing.T) {
+	const at, lasts, fall = time.Minute, 5 * time.Minute, 20 * time.Second
+	m := MustModel(t, 7, Incident{Kind: KindGasLeak, Device: gasID, At: at, For: lasts, Rise: 10 * time.Second, Fall: fall})
+	run(t, m, time.Second, at+lasts, func(time.Duration, shouwang.Batch) {})
+	if v := mustReading(t, m.Step(t0.Add(at+lasts)), 0, gasID, "gas").Value; v < 35 {
+		t.Fatalf("at the end of the leak: %v %%LEL, want near the peak 40", v)
+	}
+	if v := mustReading(t, m.Step(t0.Add(at+lasts+2*fall)), 0, gasID, "gas").Value; v >= 8 {
+		t.Errorf("two fall times after the leak: %v %%LEL, want below a fifth of 40", v)
+	}
+}
+
 func TestCurveDoesNotDependOnStepRate(t *testing.T) {
 	leak := Incident{Kind: KindGasLeak, Device: gasID, At: time.Minute}
 	fine, coarse := MustModel(t, 1, leak), MustModel(t, 1, leak)
