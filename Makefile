@@ -8,10 +8,22 @@ PKG     := ./gateway/cmd/shouwang
 # How long each fuzz target runs in `make fuzz`.
 FUZZTIME ?= 30s
 
-.PHONY: build run test test-deps lint bench fuzz cross clean
+CONSOLE := gateway/console/web
 
-build:
+.PHONY: build console run test test-deps lint bench fuzz cross clean
+
+build: console
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/shouwang $(PKG)
+
+# The web console: npm installs the locked packages and builds the pages
+# into $(CONSOLE)/dist, which the binary embeds. Without npm the binary
+# still builds, and its console page says how to get the pages.
+console:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(CONSOLE) && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test; \
+	else \
+		echo "make console: npm not found; the binary will have no console pages (apt-get install nodejs npm)"; \
+	fi
 
 # The sample community with simulated detectors, local history and metrics.
 run: build
@@ -20,7 +32,7 @@ run: build
 # Installs the real servers the tests start (Mosquitto, VictoriaMetrics,
 # pymodbus, socat) if missing, checks formatting and vet, then runs every
 # test with the race detector.
-test: test-deps lint
+test: test-deps console lint
 	$(GO) test -race -count=1 -timeout 14m ./...
 
 test-deps:
@@ -49,10 +61,11 @@ fuzz:
 	done
 
 # Static binaries for the boards communities actually have.
-cross:
+cross: console
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/shouwang-linux-amd64 $(PKG)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/shouwang-linux-arm64 $(PKG)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/shouwang-linux-armv7 $(PKG)
 
 clean:
-	rm -rf bin
+	rm -rf bin $(CONSOLE)/node_modules
+	find $(CONSOLE)/dist -type f ! -name .gitkeep -delete
