@@ -59,8 +59,8 @@ type GatewayConfig struct {
 	HTTP         HTTPConfig `yaml:"http"`
 	// TimeZone is where the community's days and months begin (the
 	// figures, the grades): an IANA name.
-	TimeZone string `yaml:"time_zone"`
-	Log          LogConfig  `yaml:"log"`
+	TimeZone string    `yaml:"time_zone"`
+	Log      LogConfig `yaml:"log"`
 	// ShutdownTimeout bounds how long SIGINT/SIGTERM waits for the bus to
 	// drain and the sinks to flush.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -136,10 +136,10 @@ func DefaultConfig() Config {
 			Log:             LogConfig{Level: "info", Format: "text"},
 			ShutdownTimeout: 10 * time.Second,
 		},
-		Alarms: rules.DefaultAlarmConfig(),
-		Outbox: outbox.DefaultConfig(),
-		Bus:    bus.DefaultConfig(),
-		Store:  store.DefaultConfig(),
+		Alarms:  rules.DefaultAlarmConfig(),
+		Outbox:  outbox.DefaultConfig(),
+		Bus:     bus.DefaultConfig(),
+		Store:   store.DefaultConfig(),
 		Broker:  broker.DefaultConfig(),
 		Console: auth.DefaultConfig(),
 		Grading: grading.DefaultConfig(),
