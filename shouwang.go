@@ -42,9 +42,10 @@ func (l Location) String() string {
 
 // The attributes by which an event says where it happened, when that is
 // more precise than its device's place: a camera at the foot of a building
-// sees a throw from one floor and window.
+// sees a throw from one floor and window. The unit (单元) is not "unit",
+// which events use for a measurement's unit (a smoke alarm's "dB/m").
 const (
-	AttrUnit  = "unit"
+	AttrUnit  = "building_unit"
 	AttrFloor = "floor"
 	AttrRoom  = "room"
 )

@@ -65,3 +65,16 @@ func TestLocationString(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// An event's measurement unit is not a place: a smoke alarm's "unit":
+// "dB/m" leaves the device's unit (单元) as it is.
+func TestRefineKeepsTheUnitOfMeasure(t *testing.T) {
+	l := Location{Building: "5号楼", Unit: "1单元", Floor: 11}
+	if got := l.Refine(map[string]string{"value": "0.2", "unit": "dB/m"}); got != l {
+		t.Errorf("refined by a measurement unit: %+v", got)
+	}
+	want := Location{Building: "5号楼", Unit: "2单元", Floor: 12, Room: "1202"}
+	if got := l.Refine(map[string]string{AttrUnit: "2单元", AttrFloor: "12", AttrRoom: "1202"}); got != want {
+		t.Errorf("refined by a camera's window: %+v, want %+v", got, want)
+	}
+}

@@ -239,3 +239,89 @@ func hasAlarmOn(g *Gateway, device string) bool {
 	}
 	return false
 }
+
+// floodConfig is a fire on one floor of 5号楼 setting off 50 smoke
+// detectors on floors 11 to 13 within half a minute.
+func floodConfig() []byte {
+	var b strings.Builder
+	b.WriteString(`gateway: {name: flood, data_dir: /unused}
+sites:
+  - id: hillside
+    name: 山景苑
+    buildings: [{id: "5", name: 5号楼, units: 2, floors: 18}]
+devices:
+`)
+	var incidents strings.Builder
+	for i := range 50 {
+		floor := 11 + i%3
+		id := fmt.Sprintf("5-%d-%02d-smoke", floor, i)
+		fmt.Fprintf(&b, "  - {id: %s, name: %d层 %02d 烟感, profile: smoke-detector-generic, driver: sim, location: {building: \"5\", unit: %d, floor: %d, room: \"%d%02d\"}}\n",
+			id, floor, i, 1+i%2, floor, floor, i)
+		fmt.Fprintf(&incidents, "      - {kind: smoke, device: %s, at: %dms, for: 10m, rise: 1s}\n", id, 12000+600*i)
+	}
+	b.WriteString("drivers:\n  - name: sim\n    type: sim\n    interval: 1s\n    incidents:\n")
+	b.WriteString(incidents.String())
+	b.WriteString("rules:\n  - {id: smoke, type: event, select: {types: [smoke]}, kinds: [smoke_alarm]}\n")
+	return []byte(b.String())
+}
+
+// TestConsoleFlood: 50 fire alarms within a minute are all on the board,
+// grouped by floor; one tone rings for all of them, and acknowledging
+// each floor's group at once silences it.
+func TestConsoleFlood(t *testing.T) {
+	if !console.Built() {
+		t.Fatal("the console's pages are not built: run `make console` (make test does)")
+	}
+	base, g, stop := runConfig(t, floodConfig(), t.TempDir())
+	defer stop()
+	ctx := browser(t)
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), login(testUser),
+		chromedp.WaitVisible(`[data-conn="up"]`, chromedp.ByQuery)); err != nil {
+		t.Fatalf("login and board: %v", err)
+	}
+	chromedp.Run(ctx, chromedp.Click(`[data-sound]`, chromedp.ByQuery, chromedp.AtLeast(0)))
+	if err := chromedp.Run(ctx, chromedp.Poll(`document.querySelectorAll('[data-area="alarms"] [data-alarm][data-severity="fire"]').length === 50`,
+		nil, chromedp.WithPollingTimeout(2*time.Minute))); err != nil {
+		t.Fatalf("50 fire alarms on the board: %v (the desk has %d open)", err, len(g.desk.Open()))
+	}
+	var groups []string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`Array.from(document.querySelectorAll('[data-area="alarms"] [data-group]')).map(g => g.dataset.group + ":" + g.querySelectorAll('[data-alarm]').length)`, &groups)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(groups, " ") != "5号楼/11:17 5号楼/12:17 5号楼/13:16" && strings.Join(groups, " ") != "5号楼/13:16 5号楼/12:17 5号楼/11:17" {
+		t.Errorf("groups %v, want floors 11, 12 and 13 with 17, 17 and 16 alarms", groups)
+	}
+	var alert struct {
+		Ringing bool
+		Starts  int
+	}
+	chromedp.Run(ctx, chromedp.Evaluate(`window.__shouwangAlert`, &alert))
+	if !alert.Ringing || alert.Starts != 1 {
+		t.Errorf("alert %+v during the flood, want one tone ringing", alert)
+	}
+	var shot []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&shot, 100)); err == nil {
+		artefact(t, "console-flood.png", shot)
+	}
+	for _, floor := range []string{"11", "12", "13"} {
+		group := `[data-area="alarms"] [data-group="5号楼/` + floor + `"]`
+		if err := chromedp.Run(ctx, chromedp.Click(group+` [data-group-action="acknowledge"]`, chromedp.ByQuery, chromedp.NodeVisible),
+			chromedp.Poll(`document.querySelectorAll('`+group+` [data-state="raised"]').length === 0`, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			t.Fatalf("acknowledging floor %s at once: %v", floor, err)
+		}
+	}
+	if err := chromedp.Run(ctx, chromedp.Poll(`document.querySelectorAll('[data-alarm][data-state="raised"]').length === 0 && !window.__shouwangAlert.ringing`,
+		nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		chromedp.Run(ctx, chromedp.Evaluate(`window.__shouwangAlert`, &alert))
+		t.Fatalf("after acknowledging the three floors: %v (alert %+v)", err, alert)
+	}
+	acked := 0
+	for _, a := range g.desk.Open() {
+		if a.State == rules.StateAcknowledged && a.Acknowledged.Operator == testUser {
+			acked++
+		}
+	}
+	if acked != 50 {
+		t.Errorf("%d alarms acknowledged by %s, want 50", acked, testUser)
+	}
+}
