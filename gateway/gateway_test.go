@@ -28,15 +28,16 @@ func runDemo(tb testing.TB, sinks string) (base string, g *Gateway, stop func() 
 	return runConfig(tb, src, tb.TempDir())
 }
 
-// runConfig runs a config in-process with its data in dir.
-func runConfig(tb testing.TB, src []byte, dir string) (base string, g *Gateway, stop func() error) {
+// runConfig runs a config in-process with its data in dir, changed by
+// the overrides after the test's own.
+func runConfig(tb testing.TB, src []byte, dir string, overrides ...func(*Config)) (base string, g *Gateway, stop func() error) {
 	tb.Helper()
-	plan, err := LoadBytes("deploy/shouwang.example.yaml", src, func(c *Config) {
+	plan, err := LoadBytes("deploy/shouwang.example.yaml", src, append([]func(*Config){func(c *Config) {
 		c.Gateway.DataDir = dir
 		c.Gateway.HTTP.Listen = "127.0.0.1:0"
 		c.Broker.Listen = "127.0.0.1:0"
 		c.Gateway.ShutdownTimeout = 5 * time.Second
-	})
+	}}, overrides...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -49,6 +50,9 @@ func runConfig(tb testing.TB, src []byte, dir string) (base string, g *Gateway, 
 	select {
 	case a := <-addr:
 		base = "http://" + a.String()
+		if plan.Config.Gateway.HTTP.TLSCert != "" {
+			base = "https://" + a.String()
+		}
 	case err := <-done:
 		tb.Fatalf("gateway stopped at start: %v", err)
 	}
