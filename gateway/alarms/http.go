@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,19 +166,26 @@ func (d *Desk) listClosed(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"alarms": out})
 }
 
-func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	now := d.now()
-	to, ok := parseTime(w, "to", q.Get("to"), now)
-	if !ok {
+// timeRange reads from and to, by default the last 24 hours; false when it
+// has answered 400.
+func (d *Desk) timeRange(w http.ResponseWriter, q url.Values) (from, to time.Time, ok bool) {
+	if to, ok = parseTime(w, "to", q.Get("to"), d.now()); !ok {
 		return
 	}
-	from, ok := parseTime(w, "from", q.Get("from"), to.Add(-24*time.Hour))
-	if !ok {
+	if from, ok = parseTime(w, "from", q.Get("from"), to.Add(-24*time.Hour)); !ok {
 		return
 	}
 	if !from.Before(to) {
 		badRequest(w, "from must be before to")
+		return from, to, false
+	}
+	return from, to, true
+}
+
+func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, to, ok := d.timeRange(w, q)
+	if !ok {
 		return
 	}
 	closed, err := d.journal.ClosedSince(r.Context(), from.Add(-30*24*time.Hour).UnixMilli(), 100_000)
@@ -353,16 +361,8 @@ func operator(r *http.Request, named string) string {
 
 func (d *Desk) transitions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	to, ok := parseTime(w, "to", q.Get("to"), d.now())
+	from, to, ok := d.timeRange(w, q)
 	if !ok {
-		return
-	}
-	from, ok := parseTime(w, "from", q.Get("from"), to.Add(-24*time.Hour))
-	if !ok {
-		return
-	}
-	if !from.Before(to) {
-		badRequest(w, "from must be before to")
 		return
 	}
 	devices := q["device"]
