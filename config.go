@@ -49,6 +49,15 @@ type EvidenceKeeper interface {
 	Evidence() fs.FS
 }
 
+// RawKeeper is a driver that keeps what each device last sent before it
+// was decoded (a point's registers, say), so that the installer can hold
+// a reading against it on the console's device page.
+type RawKeeper interface {
+	// Raw gives the device's points in their raw form, e.g. "0x00FA
+	// 0x0001"; nil for a device the driver does not have or has not read.
+	Raw(device string) map[string]string
+}
+
 // ModelConfig is the part of a device profile that belongs to one driver
 // type, under a key named for it: a Modbus register map under "modbus:".
 // A driver whose devices need one says so when it registers; the gateway

@@ -44,12 +44,27 @@ func (g *Gateway) openConsole(ctx context.Context) (*console.DeviceBoard, error)
 		}
 		opts.Sites = append(opts.Sites, site)
 	}
-	if len(cfg.Rules) > 0 {
-		opts.Open = func() []rules.Alarm { return g.desk.Open() }
-		opts.Alarms = g.alarmsRaised
-	}
+	opts.Raw = g.rawValues
+	opts.Open = func() []rules.Alarm { return g.desk.Open() }
+	opts.Alarms = g.alarmsRaised
 	g.console = console.New(opts)
 	return board, nil
+}
+
+// rawValues asks a device's driver for its points before decoding. The
+// drivers are built before the console serves anything.
+func (g *Gateway) rawValues(device string) map[string]string {
+	for _, dev := range g.plan.Devices {
+		if dev.ID != device {
+			continue
+		}
+		for _, d := range g.drivers {
+			if k, ok := d.driver.(shouwang.RawKeeper); ok && d.name == dev.Driver {
+				return k.Raw(device)
+			}
+		}
+	}
+	return nil
 }
 
 // maxGradedEvents bounds the events one month's grades read.

@@ -19,6 +19,7 @@ import (
 	"github.com/shouwang-iot/shouwang/gateway/auth"
 	"github.com/shouwang-iot/shouwang/gateway/console"
 	"github.com/shouwang-iot/shouwang/gateway/store"
+	"github.com/shouwang-iot/shouwang/internal/testenv"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -323,5 +324,46 @@ func TestConsoleFlood(t *testing.T) {
 	}
 	if acked != 50 {
 		t.Errorf("%d alarms acknowledged by %s, want 50", acked, testUser)
+	}
+}
+
+// TestConsoleDevicePageShowsRaw: the installer's page for a gas detector
+// on a real Modbus peer (pymodbus) shows the decoded reading beside the
+// register it came from, and keeps up as the device's value changes.
+func TestConsoleDevicePageShowsRaw(t *testing.T) {
+	if !console.Built() {
+		t.Fatal("the console's pages are not built: run `make console` (make test does)")
+	}
+	input := make([]uint16, 20)
+	input[0] = 125 // 12.5 %LEL at 0.1 %LEL per count
+	holding := make([]uint16, 40)
+	holding[0], holding[1], holding[16], holding[17] = 100, 250, 3, 9600
+	srv := testenv.StartModbusTCP(t, testenv.ModbusSlave{ID: 3, Input: input, Holding: holding})
+	src := fmt.Sprintf(`gateway: {name: bench, data_dir: /unused}
+sites: [{id: s, name: 阳光花园, buildings: [{id: "3", name: 3号楼, units: 2, floors: 18}]}]
+devices:
+  - {id: 1202-gas, name: 1202 厨房燃气探测器, profile: gas-detector-lel-generic, driver: bus, address: "3",
+     location: {building: "3", unit: 2, floor: 12, room: "1202"}}
+drivers:
+  - {name: bus, type: modbus, transport: tcp, address: %q, interval: 500ms, timeout: 1s}
+`, srv.Addr)
+	base, _, stop := runConfig(t, []byte(src), t.TempDir())
+	defer stop()
+	ctx := browser(t)
+	var raw, shown string
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), login(testUser),
+		chromedp.WaitVisible(`[data-conn="up"]`, chromedp.ByQuery),
+		chromedp.Navigate(base+"/#/devices/1202-gas"),
+		chromedp.WaitVisible(`[data-raw="gas"]`, chromedp.ByQuery),
+		chromedp.Text(`[data-raw="gas"]`, &raw, chromedp.ByQuery),
+		chromedp.Text(`.reading[data-point="gas"] b`, &shown, chromedp.ByQuery)); err != nil {
+		t.Fatalf("device page: %v", err)
+	}
+	if strings.TrimSpace(raw) != "0x007D" || shown != "12.5 %LEL" {
+		t.Errorf("gas shown as %q from %q, want 12.5 %%LEL from 0x007D", shown, raw)
+	}
+	var shot []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&shot, 100)); err == nil {
+		artefact(t, "console-device.png", shot)
 	}
 }

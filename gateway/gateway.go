@@ -154,13 +154,12 @@ func (g *Gateway) start(ctx context.Context) error {
 	// With no sink the history store is where a batch becomes durable;
 	// with one, the outbox is, and the history follows.
 	commit := func(group ...shouwang.Batch) error { return g.store.Write(context.Background(), group...) }
-	followers := []bus.Follower{{Name: "console", Take: board.Take}}
-	if len(cfg.Rules) > 0 {
-		if err := g.openDesk(ctx); err != nil {
-			return err
-		}
-		followers = append(followers, bus.Follower{Name: "alarms", Take: g.desk.Take})
+	// The desk runs even with no rules: the console's board and the
+	// alarm API then answer with nothing open, not with 404.
+	if err := g.openDesk(ctx); err != nil {
+		return err
 	}
+	followers := []bus.Follower{{Name: "console", Take: board.Take}, {Name: "alarms", Take: g.desk.Take}}
 	if len(g.plan.Sinks) > 0 {
 		if err := g.openSinks(); err != nil {
 			return err

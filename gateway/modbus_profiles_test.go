@@ -159,7 +159,7 @@ func BenchmarkProfileRequests(b *testing.B) {
 				cycles, transactions := 0, 0
 				for b.Loop() {
 					var st modbus.PollStats
-					readings, st, err = modbus.Poll(client, plan, points, p.Model, now, readings[:0])
+					readings, st, err = modbus.Poll(client, plan, points, p.Model, now, readings[:0], nil)
 					if err != nil {
 						b.Fatal(err)
 					}

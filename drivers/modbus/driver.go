@@ -31,7 +31,10 @@ type Driver struct {
 	done   chan struct{}
 }
 
-var _ shouwang.Driver = (*Driver)(nil)
+var (
+	_ shouwang.Driver    = (*Driver)(nil)
+	_ shouwang.RawKeeper = (*Driver)(nil)
+)
 
 // device is one slave on the bus and what the owner remembers of it.
 type device struct {
@@ -47,6 +50,8 @@ type device struct {
 	flags   []bool
 	known   []bool
 	failure string // the kind of the last failure logged, "" after a success
+	raw     rawRegisters
+	keepRaw RawWords // raw.keep, made once
 }
 
 func newDriver(c *Config, env shouwang.DriverEnv) (*Driver, error) {
@@ -77,7 +82,9 @@ func newDriver(c *Config, env shouwang.DriverEnv) (*Driver, error) {
 		if v, ok := c.Intervals[dev.ID]; ok {
 			iv = v
 		}
-		dv := &device{Device: dev, slave: slave, model: m, points: points, plan: plan, interval: iv, known: make([]bool, len(m.Status))}
+		dv := &device{Device: dev, slave: slave, model: m, points: points, plan: plan, interval: iv, known: make([]bool, len(m.Status)),
+			raw: rawRegisters{words: map[string][]uint16{}}}
+		dv.keepRaw = dv.raw.keep
 		for _, s := range m.Status {
 			dv.flags = append(dv.flags, make([]bool, len(s.Bits)+len(s.Values))...)
 		}
@@ -162,7 +169,7 @@ func (d *Driver) run(ctx context.Context, pub shouwang.Publisher) {
 // poll reads one device once and returns what to publish.
 func (d *Driver) poll(dv *device) shouwang.Batch {
 	at := d.now()
-	readings, st, err := Poll(d.link.Slave(dv.slave), dv.plan, dv.points, dv.ID, at, make([]shouwang.Reading, 0, len(dv.points)))
+	readings, st, err := Poll(d.link.Slave(dv.slave), dv.plan, dv.points, dv.ID, at, make([]shouwang.Reading, 0, len(dv.points)), dv.keepRaw)
 	d.count(dv.ID, st)
 	var events []shouwang.Event
 	if err != nil {

@@ -284,7 +284,7 @@ func TestPollCycleDoesNotAllocate(t *testing.T) {
 	events := make([]shouwang.Event, 0, 8)
 	cycle := func() {
 		var err error
-		if readings, _, err = Poll(r, dv.plan, dv.points, dv.ID, pollT0, readings[:0]); err != nil {
+		if readings, _, err = Poll(r, dv.plan, dv.points, dv.ID, pollT0, readings[:0], nil); err != nil {
 			t.Fatal(err)
 		}
 		events = dv.statusEvents(readings, pollT0, events[:0])

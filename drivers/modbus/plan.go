@@ -85,6 +85,10 @@ type PollPlan struct {
 	apart    [InputRegisters + 1][]extent
 	requests []Request
 	groups   []group // parallel to requests
+	// words holds a request's registers while Poll decodes them; kept
+	// here, not on Poll's stack, because Poll hands them to a RawWords
+	// (the escape would cost an allocation every poll).
+	words [protocolMaxRegisters + 1]uint16
 }
 
 // NewPollPlan plans the reads of points within lim. Points may overlap

@@ -25,17 +25,24 @@ type PollStats struct {
 	Unreadable   int // points the device refuses even alone
 }
 
+// RawWords receives, for each point read, the registers its value was
+// decoded from (a coil or input bit as one word, 0 or 1): what the
+// installer holds the decoded value against. The slice is Poll's; copy it.
+type RawWords func(point string, words []uint16)
+
 // Poll reads every request of plan (built from points) through r and
-// appends a reading per numeric point to dst, stamped now. A read that
+// appends a reading per numeric point to dst, stamped now; raw, unless
+// nil, sees every point's registers. A read that
 // gets exception 2 (illegal data address) is split and the halves read
 // in the same poll; a point the device refuses even alone is reported as
 // a Bad reading, and the plan remembers not to join it again. Any other
 // failure (a timeout, a broken frame, another exception) ends the poll and
 // is returned with what was read before it: the caller decides whether the
 // device is offline.
-func Poll(r Reader, plan *PollPlan, points []Point, device string, now time.Time, dst []shouwang.Reading) ([]shouwang.Reading, PollStats, error) {
+func Poll(r Reader, plan *PollPlan, points []Point, device string, now time.Time, dst []shouwang.Reading, raw RawWords) ([]shouwang.Reading, PollStats, error) {
 	var st PollStats
-	var buf [protocolMaxRegisters]uint16 // a request's registers, decoded
+	buf := plan.words[:protocolMaxRegisters] // a request's registers, decoded
+	bit := plan.words[protocolMaxRegisters:] // a bit point's, for raw
 	for i := 0; i < len(plan.Requests()); i++ {
 		req := plan.Requests()[i]
 		st.Transactions++
@@ -80,8 +87,15 @@ func Poll(r Reader, plan *PollPlan, points []Point, device string, now time.Time
 				if on, err = Bit(data, off); on {
 					rd.Value = 1
 				}
+				if raw != nil && err == nil {
+					bit[0] = uint16(rd.Value)
+					raw(p.Name, bit)
+				}
 			} else {
 				rd.Value, err = Value(p, regs[off:])
+				if n := int(p.Span()); raw != nil && off+n <= len(regs) {
+					raw(p.Name, regs[off:off+n])
+				}
 			}
 			if err != nil {
 				rd.Quality, rd.Value = shouwang.Bad, 0

@@ -83,9 +83,21 @@ func TestPollAgainstPymodbus(t *testing.T) {
 	}
 
 	before := srv.Requests(t)[1]
-	readings, st, err := Poll(client, plan, points, "gas-1202", pollT0, nil)
+	d := &Driver{devices: map[string]*device{"gas-1202": {points: points, raw: rawRegisters{words: map[string][]uint16{}}}}}
+	readings, st, err := Poll(client, plan, points, "gas-1202", pollT0, nil, d.devices["gas-1202"].raw.keep)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The installer's raw view: each point's registers as the device sent
+	// them, a bit as 0 or 1; nothing for text or a point it refused.
+	wantRaw := fmt.Sprint(map[string]string{"gas": "0x0000 0x4148", "low_alarm_bit": "0x0005", "fault_bit": "0x0005",
+		"temperature": "0xFFF6", "uptime": "0x0001 0x86A0", "low_set": "0x000A", "high_set": "0x0019", "humidity": "0x0000",
+		"relay": "1", "valve_closed": "1", "door": "1"})
+	if got := fmt.Sprint(d.Raw("gas-1202")); got != wantRaw {
+		t.Errorf("raw\n got %s\nwant %s", got, wantRaw)
+	}
+	if d.Raw("nobody") != nil {
+		t.Error("raw values for a device the driver does not have")
 	}
 	if sent := srv.Requests(t)[1] - before; sent != st.Transactions {
 		t.Errorf("pymodbus answered %d requests, Poll counted %d", sent, st.Transactions)
@@ -117,7 +129,7 @@ func TestPollAgainstPymodbus(t *testing.T) {
 	// The next cycle: no exception, and as few requests as the device
 	// allows (the minimum for the map with pressure on its own).
 	before = srv.Requests(t)[1]
-	readings, st2, err := Poll(client, plan, points, "gas-1202", pollT0.Add(time.Second), readings[:0])
+	readings, st2, err := Poll(client, plan, points, "gas-1202", pollT0.Add(time.Second), readings[:0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +155,7 @@ func TestPollDeadSlave(t *testing.T) {
 	h.SlaveId, h.Timeout = 1, 300*time.Millisecond
 	defer h.Close()
 	plan, _ := NewPollPlan(points, Limits{MaxGap: 16})
-	_, st, err := Poll(gm.NewClient(h), plan, points, "gas-1202", pollT0, nil)
+	_, st, err := Poll(gm.NewClient(h), plan, points, "gas-1202", pollT0, nil, nil)
 	if err == nil || st.Transactions != 1 || !strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("poll of a dead slave: %v after %d transactions, want a timeout after 1", err, st.Transactions)
 	}
@@ -173,7 +185,7 @@ func TestPollRTUSharedBus(t *testing.T) {
 	gas := func(id byte) (float64, error) {
 		t.Helper()
 		h.SlaveId = id
-		rs, _, err := Poll(client, plan, points, fmt.Sprint("gas-", id), pollT0, nil)
+		rs, _, err := Poll(client, plan, points, fmt.Sprint("gas-", id), pollT0, nil, nil)
 		for _, r := range rs {
 			if r.Point == "gas" {
 				return r.Value, err

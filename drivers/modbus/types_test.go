@@ -45,7 +45,7 @@ func TestEveryTypeAndOrderAgainstPymodbus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readings, st, err := Poll(client, plan, points, "d", pollT0, nil)
+	readings, st, err := Poll(client, plan, points, "d", pollT0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

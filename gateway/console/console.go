@@ -45,6 +45,9 @@ type Options struct {
 	Open func() []rules.Alarm
 	// Gatherer gives the drivers' per-device metrics (a "device" label).
 	Gatherer prometheus.Gatherer
+	// Raw gives a device's points before decoding, from its driver
+	// (shouwang.RawKeeper); nil, or a nil answer, leaves them out.
+	Raw func(device string) map[string]string
 	// Grading grades the buildings each month from the alarms raised
 	// (Alarms: those raised in [from, to), open or closed) and the
 	// events (Events: those in [from, to)); with Alarms nil,
@@ -103,6 +106,7 @@ type DeviceView struct {
 	Since    time.Time              `json:"since,omitzero"`
 	Last     map[string]LastReading `json:"last"`
 	Faults   []string               `json:"faults,omitempty"`
+	Raw      map[string]string      `json:"raw,omitempty"`
 	Counters map[string]float64     `json:"counters"`
 	Alarms   []uint64               `json:"alarms"`
 	Readings int64                  `json:"readings"`
@@ -152,7 +156,11 @@ func (c *Console) oneDevice(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no device " + id + " in the config"})
 		return
 	}
-	writeJSON(w, http.StatusOK, c.views(id)[0])
+	v := c.views(id)[0]
+	if c.opts.Raw != nil {
+		v.Raw = c.opts.Raw(id)
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 // deviceCounters sums the drivers' metrics that carry a device label, by

@@ -76,7 +76,7 @@ export default function mount(root, route) {
       replace(
         nowBox,
         h("h3", null, t("dev.last")),
-        lastReadings(d.last).length ? lastReadings(d.last) : h("p", { class: "muted" }, t("dev.noReadings")),
+        lastReadings(d.last).length ? lastReadings(d.last, d.raw) : h("p", { class: "muted" }, t("dev.noReadings")),
         h("h3", null, t("dev.counters")),
         counters(d.counters).length ? counters(d.counters) : h("p", { class: "muted" }, "–"),
       );

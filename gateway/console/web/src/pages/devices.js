@@ -13,7 +13,10 @@ export function counterName(k) {
   return k.replace(/^shouwang_/, "").replace(/_total$/, "").replace(/_/g, " ");
 }
 
-export function lastReadings(last) {
+// lastReadings shows each point's last value and, on the device page,
+// what the device sent for it before decoding (raw), to hold one
+// against the other.
+export function lastReadings(last, raw) {
   return Object.keys(last || {})
     .sort()
     .map((p) => {
@@ -23,6 +26,7 @@ export function lastReadings(last) {
         { class: "reading" + (r.quality && r.quality !== "good" ? " bad" : ""), "data-point": p, title: r.quality ? tr("quality", r.quality) : null },
         h("span", { class: "muted" }, tr("point", p) + " "),
         h("b", null, fmtValue(r.value, r.unit)),
+        raw && raw[p] ? h("code", { class: "raw small", "data-raw": p, title: t("dev.raw") }, " " + raw[p]) : null,
         h("span", { class: "muted small" }, " " + fmtTime(r.time)),
       );
     });
