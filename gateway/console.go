@@ -30,9 +30,12 @@ func (g *Gateway) openConsole(ctx context.Context) (*console.DeviceBoard, error)
 	if evs, err := g.store.Events(ctx, store.Query{From: now.Add(-boardSeed), To: now.Add(time.Minute), Limit: store.MaxLimit}); err != nil {
 		g.logger.Warn("device states not read back from the history", "err", err)
 	} else {
+		if len(evs) == store.MaxLimit { // the oldest come first: the newest states are missing
+			g.logger.Warn("device states read back from only the oldest events of the last week", "events", len(evs))
+		}
 		board.Take(ctx, []shouwang.Batch{{Events: evs}})
 	}
-	opts := console.Options{Name: cfg.Gateway.Name, Devices: g.plan.Devices, Board: board, Gatherer: g.reg,
+	opts := console.Options{Name: cfg.Gateway.Name, Devices: g.plan.Devices, Board: board, Gatherer: g.reg, Logger: g.logger.With("component", "console"),
 		Grading: cfg.Grading, Zone: g.plan.Zone, Now: g.now,
 		Events: func(ctx context.Context, from, to time.Time) ([]shouwang.Event, error) {
 			return g.store.Events(ctx, store.Query{From: from, To: to, Limit: maxGradedEvents})
@@ -70,15 +73,20 @@ func (g *Gateway) rawValues(device string) map[string]string {
 // maxGradedEvents bounds the events one month's grades read.
 const maxGradedEvents = 1_000_000
 
-// alarmsRaised lists the alarms raised in [from, to), open or closed.
+// alarmsRaised lists the alarms raised in [from, to), open or closed. The
+// open ones are read first: one that closes in between is then in both
+// lists (and kept once), never in neither.
 func (g *Gateway) alarmsRaised(ctx context.Context, from, to time.Time) ([]rules.Alarm, error) {
+	open := g.desk.Open()
 	closed, err := g.journal.ClosedSince(ctx, from.UnixMilli(), maxGradedEvents)
 	if err != nil {
 		return nil, err
 	}
+	seen := map[uint64]bool{}
 	var out []rules.Alarm
-	for _, a := range append(closed, g.desk.Open()...) {
-		if !a.RaisedAt.Before(from) && a.RaisedAt.Before(to) {
+	for _, a := range append(closed, open...) {
+		if !seen[a.ID] && !a.RaisedAt.Before(from) && a.RaisedAt.Before(to) {
+			seen[a.ID] = true
 			out = append(out, a)
 		}
 	}

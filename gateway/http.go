@@ -77,7 +77,7 @@ func (g *Gateway) apiHandler() http.Handler {
 	for _, d := range g.drivers {
 		if k, ok := d.driver.(shouwang.EvidenceKeeper); ok {
 			prefix := "/api/v1/evidence/" + d.name + "/"
-			mux.Handle("GET "+prefix, http.StripPrefix(prefix, http.FileServerFS(k.Evidence())))
+			mux.Handle("GET "+prefix+"{file}", http.StripPrefix(prefix, http.FileServerFS(k.Evidence())))
 		}
 	}
 	mux.HandleFunc("GET /api/v1/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -191,6 +191,7 @@ func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
 	closed, err := d.journal.ClosedSince(r.Context(), from.Add(-30*24*time.Hour).UnixMilli(), 100_000)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+		d.logger.Error("reading closed alarms for the figures", "err", err)
 		return
 	}
 	grid := q.Get("grid")

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/gateway/auth"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
 // streamBuffer is how many messages a board may fall behind before it is
 // cut off; it reconnects and starts again from a snapshot.
-const streamBuffer = 1024
+const streamBuffer = 64
 
 // pingEvery keeps proxies and the browser from closing an idle stream,
 // and lets the board tell a dead connection from a quiet night.
@@ -24,8 +25,14 @@ const pingEvery = 15 * time.Second
 // subscribes before taking the snapshot, so nothing falls between the
 // two; the board keeps, per alarm, the message with the highest seq. A
 // board that reconnects (EventSource does by itself) gets a new snapshot,
-// which is how it catches up on whatever it missed.
+// which is how it catches up on whatever it missed. At every ping it asks
+// whether the login it came with still holds (auth.Still): a logout, a
+// password change or a removed user ends the stream.
 func (d *Desk) stream(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead { // writes to a HEAD never fail: it would stream forever
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		return
+	}
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		writeJSON(w, http.StatusInternalServerError, apiError{"streaming unsupported"})
@@ -55,6 +62,9 @@ func (d *Desk) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ping.C:
+			if !auth.Still(r.Context()) {
+				return
+			}
 			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
 				return
 			}

@@ -35,6 +35,10 @@ type Auth struct {
 
 	lockout lockout
 	basic   basicCache
+	// bcryptSlots bounds the password checks under way: each costs about
+	// 50 ms of a core on an ARM board that also runs the alarm rules, and
+	// guessing at many user names is not slowed by the lockout.
+	bcryptSlots chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -97,7 +101,8 @@ func Open(ctx context.Context, path string, cfg Config, now func() time.Time, lo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Auth{db: db, cfg: cfg, now: now, logger: logger, cost: hashCost, compare: bcrypt.CompareHashAndPassword}
+	a := &Auth{db: db, cfg: cfg, now: now, logger: logger, cost: hashCost, compare: bcrypt.CompareHashAndPassword,
+		bcryptSlots: make(chan struct{}, 2)}
 	a.dummyHash = sync.OnceValue(func() []byte { return mustHash(rand.Text(), a.cost) })
 	a.basic.key = make([]byte, 32)
 	rand.Read(a.basic.key)

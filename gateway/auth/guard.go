@@ -26,7 +26,8 @@ const (
 // with the cookie rather than basic auth.
 type caller struct {
 	Who
-	session *session
+	session   *session
+	sessionID string // the cookie's, to look the session up again
 }
 
 // Guard serves next to logged-in users whose role has the permission
@@ -83,8 +84,29 @@ func (a *Auth) authorize(w http.ResponseWriter, r *http.Request, c caller, next 
 		writeError(w, http.StatusForbidden, msg)
 		return msg
 	}
-	next.ServeHTTP(w, r.WithContext(WithWho(r.Context(), c.Who)))
+	ctx := context.WithValue(WithWho(r.Context(), c.Who), stillKey{}, func(ctx context.Context) bool { return a.still(ctx, c) })
+	next.ServeHTTP(w, r.WithContext(ctx))
 	return ""
+}
+
+type stillKey struct{}
+
+// Still says whether the login a request came with still holds: the
+// session not ended, expired or cut by a password change, the basic-auth
+// user not removed. A handler that goes on for long (the live board's
+// stream) asks now and then. Outside Guard it is true.
+func Still(ctx context.Context) bool {
+	f, ok := ctx.Value(stillKey{}).(func(context.Context) bool)
+	return !ok || f(ctx)
+}
+
+func (a *Auth) still(ctx context.Context, c caller) bool {
+	if c.session != nil {
+		_, found, err := a.session(ctx, c.sessionID)
+		return err == nil && found
+	}
+	acc, found, err := a.lookup(ctx, c.User)
+	return err == nil && found && acc.role == c.Role
 }
 
 func permList(r Role) string {
@@ -109,13 +131,17 @@ func mayChange(method string) bool {
 // that may change something must carry the session's CSRF token, which
 // another site's page cannot read, and must not name another Origin.
 func forged(r *http.Request, s *session) string {
-	if s == nil || !mayChange(r.Method) {
-		// Basic credentials: a browser sends them by itself only after a
-		// challenge, which Guard never makes.
+	if !mayChange(r.Method) {
 		return ""
 	}
 	if msg := sameOrigin(r); msg != "" {
 		return msg
+	}
+	if s == nil {
+		// Basic credentials: a browser sends them by itself only after a
+		// challenge, which Guard never makes (or from a user:pw@ URL,
+		// which the Origin check above covers).
+		return ""
 	}
 	if got := r.Header.Get("X-CSRF-Token"); subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
 		return msgCSRF
@@ -152,7 +178,7 @@ func (a *Auth) authenticate(w http.ResponseWriter, r *http.Request) (c caller, o
 			return c, false
 		}
 		if found {
-			return caller{Who: Who{User: s.user, Role: s.role}, session: &s}, true
+			return caller{Who: Who{User: s.user, Role: s.role}, session: &s, sessionID: id}, true
 		}
 	}
 	user, password, basic := r.BasicAuth()
@@ -206,7 +232,14 @@ func (a *Auth) checkPassword(ctx context.Context, acc account, found bool, user,
 	if !found {
 		hash = a.dummyHash()
 	}
-	if a.compare(hash, []byte(password)) != nil || !found {
+	select {
+	case a.bcryptSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	wrong := a.compare(hash, []byte(password)) != nil
+	<-a.bcryptSlots
+	if wrong || !found {
 		a.journalOrLog(context.WithoutCancel(ctx), Entry{User: clip(user), Action: "login failed", Status: http.StatusUnauthorized, Remote: remote, Detail: how})
 		return errWrongPassword
 	}

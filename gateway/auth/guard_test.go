@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +248,65 @@ func TestGuardFlush(t *testing.T) {
 		if rec := e.do(t, r); rec.Code != http.StatusOK || !rec.Flushed {
 			t.Errorf("%s %s: %d, flushed %v", r.method, r.path, rec.Code, rec.Flushed)
 		}
+	}
+}
+
+// A long request (the live board) asks Still now and then: a logout, or
+// the basic-auth user's removal, ends what it was let in for.
+func TestStill(t *testing.T) {
+	e := mustEnv(t, map[string]Role{"wang": RoleOperator, "li": RoleViewer})
+	var still func() bool
+	h := e.a.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		still = func() bool { return Still(ctx) }
+	}), nil)
+	serve := func(r req) {
+		t.Helper()
+		hr := httptest.NewRequest("GET", "http://"+testHost+"/api/v1/stream", nil)
+		hr.RemoteAddr = testRemote
+		if r.cookie != "" {
+			hr.AddCookie(&http.Cookie{Name: cookieName, Value: r.cookie})
+		}
+		if r.basic[0] != "" {
+			hr.SetBasicAuth(r.basic[0], r.basic[1])
+		}
+		h.ServeHTTP(httptest.NewRecorder(), hr)
+	}
+	id, csrf := e.login(t, "wang")
+	serve(req{cookie: id})
+	if !still() {
+		t.Fatal("a fresh session does not hold")
+	}
+	if rec := e.do(t, req{method: "DELETE", path: "/api/v1/session", cookie: id, csrf: csrf}); rec.Code != http.StatusNoContent {
+		t.Fatalf("logout: %d", rec.Code)
+	}
+	if still() {
+		t.Error("the session still holds after the logout")
+	}
+	serve(req{basic: [2]string{"li", testPassword}})
+	if !still() {
+		t.Fatal("basic auth does not hold")
+	}
+	if err := e.a.RemoveUser(context.Background(), "li"); err != nil {
+		t.Fatal(err)
+	}
+	if still() {
+		t.Error("basic auth still holds after the user was removed")
+	}
+	if !Still(context.Background()) {
+		t.Error("outside Guard, Still is false")
+	}
+}
+
+// Basic credentials a browser kept (from a user:pw@ URL) do not let
+// another site's page change anything.
+func TestBasicAuthFromAnotherSite(t *testing.T) {
+	e := mustEnv(t, map[string]Role{"wang": RoleOperator})
+	rec := e.do(t, req{method: "POST", path: "/api/v1/alarms/7/ack", basic: [2]string{"wang", testPassword}, origin: "https://evil.example"})
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("a cross-site POST with basic auth: %d, want 403", rec.Code)
+	}
+	if rec := e.do(t, req{method: "POST", path: "/api/v1/alarms/7/ack", basic: [2]string{"wang", testPassword}}); rec.Code != http.StatusOK {
+		t.Errorf("a script's POST with basic auth: %d, want 200", rec.Code)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -56,8 +57,9 @@ type Options struct {
 	Alarms  func(ctx context.Context, from, to time.Time) ([]rules.Alarm, error)
 	Events  func(ctx context.Context, from, to time.Time) ([]shouwang.Event, error)
 	// Zone is where months begin (Asia/Shanghai for a community).
-	Zone *time.Location
-	Now  func() time.Time
+	Zone   *time.Location
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Console serves /api/v1/site, /api/v1/devices and the pages.
@@ -68,6 +70,9 @@ type Console struct {
 
 // New builds the console.
 func New(opts Options) *Console {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	c := &Console{opts: opts, index: map[string]int{}}
 	for i, d := range opts.Devices {
 		c.index[d.ID] = i
@@ -221,12 +226,12 @@ func (c *Console) grades(w http.ResponseWriter, r *http.Request) {
 	from, to := grading.MonthRange(month)
 	alarms, err := c.opts.Alarms(r.Context(), from, to)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		c.internalError(w, "reading the month's alarms", err)
 		return
 	}
 	events, err := c.opts.Events(r.Context(), from.Add(-offlineLookback), to)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		c.internalError(w, "reading the month's events", err)
 		return
 	}
 	var buildings []grading.Building
@@ -241,6 +246,12 @@ func (c *Console) grades(w http.ResponseWriter, r *http.Request) {
 		Devices: c.opts.Devices, Alarms: alarms, Events: events})
 	writeJSON(w, http.StatusOK, map[string]any{"month": month.Format("2006-01"), "weights": c.opts.Grading.Weights,
 		"thresholds": map[string]float64{"yellow": c.opts.Grading.Yellow, "red": c.opts.Grading.Red}, "buildings": g})
+}
+
+// internalError logs what went wrong and tells the client no more.
+func (c *Console) internalError(w http.ResponseWriter, doing string, err error) {
+	c.opts.Logger.Error("console: "+doing, "err", err)
+	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

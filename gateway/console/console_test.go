@@ -47,9 +47,10 @@ func TestDeviceBoardStates(t *testing.T) {
 		{ev("gas-1202", "online", shouwang.Info, 4*time.Second), StateFault, 4 * time.Second}, // the fault is still open
 		{ev("gas-1202", "fault_clear", shouwang.Info, 5*time.Second), StateOnline, 5 * time.Second},
 		{ev("gas-1202", "offline", shouwang.Fault, 6*time.Second), StateOffline, 6 * time.Second},
-		{reading("gas-1202", "gas", 4, 7*time.Second), StateOnline, 7 * time.Second}, // a reading is proof of life
-		{reading("gas-1202", "gas", 9, 5*time.Second), StateOnline, 7 * time.Second}, // late
-		{reading("nobody", "gas", 9, 8*time.Second), StateOnline, 7 * time.Second},
+		{reading("gas-1202", "gas", 4, 7*time.Second), StateOffline, 6 * time.Second}, // part of a failing poll
+		{ev("gas-1202", "online", shouwang.Info, 8*time.Second), StateOnline, 8 * time.Second},
+		{reading("gas-1202", "gas", 9, 5*time.Second), StateOnline, 8 * time.Second}, // late
+		{reading("nobody", "gas", 9, 9*time.Second), StateOnline, 8 * time.Second},
 	}
 	for i, s := range steps {
 		b.Take(context.Background(), []shouwang.Batch{s.batch})
@@ -59,8 +60,8 @@ func TestDeviceBoardStates(t *testing.T) {
 		}
 	}
 	st := b.status("gas-1202")
-	if st.Last["gas"].Value != 4 || st.Readings != 3 || st.Events != 5 {
-		t.Errorf("last gas %v, %d readings, %d events; want 4, 3, 5", st.Last["gas"], st.Readings, st.Events)
+	if st.Last["gas"].Value != 4 || st.Readings != 3 || st.Events != 6 {
+		t.Errorf("last gas %v, %d readings, %d events; want 4, 3, 6", st.Last["gas"], st.Readings, st.Events)
 	}
 }
 

@@ -77,8 +77,10 @@ func (b *DeviceBoard) reading(r shouwang.Reading) {
 	if prev, ok := s.last[r.Point]; !ok || !r.Time.Before(prev.Time) {
 		s.last[r.Point] = LastReading{Value: r.Value, Unit: r.Unit, Quality: r.Quality.String(), Time: r.Time}
 	}
-	if !s.heard || s.offline {
-		s.heard, s.offline, s.since = true, false, r.Time
+	// Only "online" ends offline: a driver may hand over what a failing
+	// poll read before it failed, while it still holds the device offline.
+	if !s.heard {
+		s.heard, s.since = true, r.Time
 	}
 }
 
