@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shouwang-iot/shouwang/gateway/internal/sqlitedb"
@@ -152,11 +153,19 @@ func (j *Journal) History(ctx context.Context, id uint64) ([]rules.Transition, e
 	return scanTransitions(rows, err)
 }
 
-// Between returns the transitions stamped in [from, to), oldest first, at
-// most limit: the alarms' part of a building's history.
-func (j *Journal) Between(ctx context.Context, from, to time.Time, limit int) ([]rules.Transition, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT body FROM alarm_transitions WHERE ts >= ? AND ts < ? ORDER BY ts, alarm_id, seq LIMIT ?`,
-		from.UnixMilli(), to.UnixMilli(), limit)
+// Between returns the transitions stamped in [from, to) of the given
+// devices (all with none), oldest first, at most limit: the alarms' part
+// of a building's history.
+func (j *Journal) Between(ctx context.Context, from, to time.Time, devices []string, limit int) ([]rules.Transition, error) {
+	q := `SELECT body FROM alarm_transitions WHERE ts >= ? AND ts < ?`
+	args := []any{from.UnixMilli(), to.UnixMilli()}
+	if len(devices) > 0 {
+		q += ` AND json_extract(body, '$.device') IN (?` + strings.Repeat(`, ?`, len(devices)-1) + `)`
+		for _, d := range devices {
+			args = append(args, d)
+		}
+	}
+	rows, err := j.db.QueryContext(ctx, q+` ORDER BY ts, alarm_id, seq LIMIT ?`, append(args, limit)...)
 	return scanTransitions(rows, err)
 }
 
