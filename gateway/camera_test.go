@@ -16,10 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/goccy/go-yaml"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/drivers/camera/facade"
+	"github.com/shouwang-iot/shouwang/gateway/console"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
 )
@@ -126,6 +129,7 @@ func TestCameraThrowsRaiseAlarmsAtTheirWindow(t *testing.T) {
 	}
 
 	type alarm struct {
+		ID       uint64 `json:"alarm"`
 		Device   string
 		Rule     string
 		Severity string
@@ -160,5 +164,28 @@ func TestCameraThrowsRaiseAlarmsAtTheirWindow(t *testing.T) {
 		if code, img := get(t, url+ev[0]); code != 200 || img != pic.String() {
 			t.Errorf("%s: evidence %s: %d, %d bytes, want the %d posted", a.Device, ev[0], code, len(img), pic.Len())
 		}
+	}
+
+	// The duty room's alarm page shows the window and the picture.
+	if !console.Built() {
+		t.Fatal("the console's pages are not built: run `make console` (make test does)")
+	}
+	a := desk.Alarms[0]
+	ctx := browser(t)
+	var loaded bool
+	var text string
+	if err := chromedp.Run(ctx, chromedp.Navigate(url+"/"), login(testUser), chromedp.WaitVisible(`[data-conn="up"]`, chromedp.ByQuery),
+		chromedp.Navigate(fmt.Sprintf("%s/#/alarm/%d", url, a.ID)),
+		chromedp.WaitVisible(`img[data-evidence]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('img[data-evidence]').complete && document.querySelector('img[data-evidence]').naturalWidth > 0`, &loaded, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Text(`body`, &text, chromedp.ByQuery)); err != nil {
+		t.Fatalf("alarm page: %v", err)
+	}
+	if !strings.Contains(text, a.Detail["window"]) {
+		t.Errorf("the alarm page does not name window %s", a.Detail["window"])
+	}
+	var shot []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&shot, 100)); err == nil {
+		artefact(t, "console-camera-alarm.png", shot)
 	}
 }
