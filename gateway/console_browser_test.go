@@ -109,11 +109,12 @@ func TestConsoleInTheBrowser(t *testing.T) {
 
 	// The leak arrives without a reload.
 	var id uint64
+	var raisedAt time.Time
 	for id == 0 {
 		select {
 		case m := <-feed:
 			if m.Device == "1202-kitchen-gas" && m.Kind == rules.KindRaised {
-				id = m.AlarmID
+				id, raisedAt = m.AlarmID, m.Time
 			}
 		case <-time.After(time.Minute):
 			t.Fatal("the simulated leak raised no alarm within a minute")
@@ -123,6 +124,9 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.WaitVisible(card, chromedp.ByQuery)); err != nil {
 		t.Fatalf("alarm %d never appeared on the board: %v", id, err)
 	}
+	// A figure, not a check: the time from the raise to the card seen,
+	// chromedp's polling included.
+	t.Logf("alarm %d on the board %v after it was raised", id, time.Since(raisedAt).Round(time.Millisecond))
 	var shot []byte
 	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&shot, 100)); err == nil {
 		artefact(t, "console-board.png", shot)
@@ -169,6 +173,25 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		if steps[k] != testUser {
 			t.Errorf("journal: %s by %q, want %s (history %+v)", k, steps[k], testUser, one.History)
 		}
+	}
+
+	// The building view colours the kitchen's detector by its state, and
+	// the month's grades weigh 3号楼's alarm against it.
+	var state, grade string
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/#/buildings"),
+		chromedp.WaitVisible(`a.chip[data-device="1202-kitchen-gas"]`, chromedp.ByQuery),
+		chromedp.AttributeValue(`a.chip[data-device="1202-kitchen-gas"]`, "data-state", &state, nil, chromedp.ByQuery),
+		chromedp.Navigate(base+"/#/grades"),
+		chromedp.WaitVisible(`[data-building="3号楼"] [data-grade]`, chromedp.ByQuery),
+		chromedp.AttributeValue(`[data-building="3号楼"] [data-grade]`, "data-grade", &grade, nil, chromedp.ByQuery)); err != nil {
+		t.Fatalf("buildings and grades: %v", err)
+	}
+	if state != console.StateOnline {
+		t.Errorf("the kitchen detector is %q in the building view, want online (its alarm is closed)", state)
+	}
+	_, body = get(t, base+"/api/v1/grades")
+	if !strings.Contains(body, `"grade":"`+grade+`"`) || !strings.Contains(body, `"count":1`) {
+		t.Errorf("the page grades 3号楼 %q; the API says %s", grade, body)
 	}
 
 	// The fire team's history: the chart holds every reading the store has.
