@@ -20,6 +20,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/mqttconn"
 )
@@ -250,8 +251,22 @@ func (b *Broker) Close() error {
 	// mochi closes only the clients that finished CONNECT, then waits for
 	// all of them: a socket that never sent one would hold Close forever.
 	b.conns.closePending()
-	if serving {
-		return b.server.Close()
+	if !serving {
+		return nil
 	}
-	return nil
+	// mochi v2.7.9's Close lists each listener's clients under a read lock
+	// it takes twice (Clients.GetByListener calls Len): a client leaving
+	// at that moment queues for the write lock between the two, and both
+	// wait for ever (seen once in CI: a test hung for 8 minutes). So the
+	// clients are disconnected here, listed under one read lock, and the
+	// listeners are out of mochi's registry before its Close.
+	for _, cl := range b.server.Clients.GetAll() {
+		if !cl.Closed() {
+			b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+	for _, l := range b.lns {
+		b.server.Listeners.Delete(l.id)
+	}
+	return b.server.Close()
 }
