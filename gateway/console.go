@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/auth"
 	"github.com/shouwang-iot/shouwang/gateway/console"
@@ -26,6 +27,11 @@ func (g *Gateway) openConsole(ctx context.Context) (*console.DeviceBoard, error)
 		return nil, err
 	}
 	board := console.NewDeviceBoard(g.plan.Devices)
+	for _, state := range []string{console.StateUnknown, console.StateOnline, console.StateFault, console.StateOffline} {
+		g.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shouwang_devices",
+			Help: "Devices by the state they last reported: unknown (nothing since the start), online, fault, offline.", ConstLabels: prometheus.Labels{"state": state}},
+			func() float64 { return float64(board.Counts()[state]) }))
+	}
 	now := g.now()
 	if evs, err := g.store.Events(ctx, store.Query{From: now.Add(-boardSeed), To: now.Add(time.Minute), Limit: store.MaxLimit}); err != nil {
 		g.logger.Warn("device states not read back from the history", "err", err)

@@ -59,6 +59,9 @@ func TestDeviceBoardStates(t *testing.T) {
 			t.Errorf("step %d: %s since %s, want %s since %s", i, st.State, st.Since.Sub(t0), s.state, s.since)
 		}
 	}
+	if c := b.Counts(); c[StateOnline] != 1 || c[StateUnknown] != 1 || c[StateOffline] != 0 {
+		t.Errorf("counts %v, want the gas detector online and the smoke detector unknown", c)
+	}
 	st := b.status("gas-1202")
 	if st.Last["gas"].Value != 4 || st.Readings != 3 || st.Events != 6 {
 		t.Errorf("last gas %v, %d readings, %d events; want 4, 3, 6", st.Last["gas"], st.Readings, st.Events)

@@ -133,6 +133,19 @@ type deviceStatus struct {
 	Events   int64
 }
 
+// Counts gives how many devices are in each state the board holds
+// (unknown, online, fault, offline), for the gateway's metrics: a bus
+// whose every device went offline is an alert of its own.
+func (b *DeviceBoard) Counts() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]int{StateUnknown: 0, StateOnline: 0, StateFault: 0, StateOffline: 0}
+	for _, s := range b.devices {
+		out[s.state()]++
+	}
+	return out
+}
+
 func (b *DeviceBoard) status(id string) deviceStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
