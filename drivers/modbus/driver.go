@@ -50,7 +50,7 @@ type device struct {
 	flags   []bool
 	known   []bool
 	failure string // the kind of the last failure logged, "" after a success
-	raw     rawRegisters
+	raw     *rawRegisters
 	keepRaw RawWords // raw.keep, made once
 }
 
@@ -83,7 +83,7 @@ func newDriver(c *Config, env shouwang.DriverEnv) (*Driver, error) {
 			iv = v
 		}
 		dv := &device{Device: dev, slave: slave, model: m, points: points, plan: plan, interval: iv, known: make([]bool, len(m.Status)),
-			raw: rawRegisters{words: map[string][]uint16{}}}
+			raw: newRawRegisters(len(points))}
 		dv.keepRaw = dv.raw.keep
 		for _, s := range m.Status {
 			dv.flags = append(dv.flags, make([]bool, len(s.Bits)+len(s.Values))...)

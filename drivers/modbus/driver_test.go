@@ -271,6 +271,7 @@ func (a canned) ReadInputRegisters(_, _ uint16) ([]byte, error)   { return a, ni
 // slice, which the pipeline keeps, is the driver's one allocation per
 // poll); the first read reports every flag.
 func TestPollCycleDoesNotAllocate(t *testing.T) {
+	// As the driver polls: keeping each point's raw registers too.
 	c := fastConfig(TransportTCP, "127.0.0.1:1")
 	drv, err := c.NewDriver(shouwang.DriverEnv{Name: "bus", Devices: []shouwang.Device{{ID: "gas-1", Address: "1", Profile: "p"}},
 		Models: map[string]shouwang.ModelConfig{"p": gasModel()}})
@@ -284,7 +285,7 @@ func TestPollCycleDoesNotAllocate(t *testing.T) {
 	events := make([]shouwang.Event, 0, 8)
 	cycle := func() {
 		var err error
-		if readings, _, err = Poll(r, dv.plan, dv.points, dv.ID, pollT0, readings[:0], nil); err != nil {
+		if readings, _, err = Poll(r, dv.plan, dv.points, dv.ID, pollT0, readings[:0], dv.keepRaw); err != nil {
 			t.Fatal(err)
 		}
 		events = dv.statusEvents(readings, pollT0, events[:0])
@@ -298,5 +299,32 @@ func TestPollCycleDoesNotAllocate(t *testing.T) {
 	}
 	if len(events) != 0 || len(readings) != 2 {
 		t.Errorf("unchanged poll: %d readings, events %v", len(readings), kinds(events))
+	}
+}
+
+// BenchmarkPollCycle is one poll of a gas detector from canned answers,
+// as the driver makes it (keeping the raw registers for the installer's
+// page) and without: what the raw view costs every poll.
+func BenchmarkPollCycle(b *testing.B) {
+	c := fastConfig(TransportTCP, "127.0.0.1:1")
+	drv, err := c.NewDriver(shouwang.DriverEnv{Name: "bus", Devices: []shouwang.Device{{ID: "gas-1", Address: "1", Profile: "p"}},
+		Models: map[string]shouwang.ModelConfig{"p": gasModel()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer drv.Close()
+	dv := drv.(*Driver).devices["gas-1"]
+	var r Reader = canned{0x00, 0x7D, 0x00, 0b101}
+	readings := make([]shouwang.Reading, 0, len(dv.points))
+	for _, bc := range []struct {
+		name string
+		raw  RawWords
+	}{{"raw", dv.keepRaw}, {"no-raw", nil}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				readings, _, _ = Poll(r, dv.plan, dv.points, dv.ID, pollT0, readings[:0], bc.raw)
+			}
+		})
 	}
 }

@@ -25,10 +25,10 @@ type PollStats struct {
 	Unreadable   int // points the device refuses even alone
 }
 
-// RawWords receives, for each point read, the registers its value was
-// decoded from (a coil or input bit as one word, 0 or 1): what the
+// RawWords receives, for each point read (by its index in the points
+// given to Poll), the registers its value was decoded from (a coil or input bit as one word, 0 or 1): what the
 // installer holds the decoded value against. The slice is Poll's; copy it.
-type RawWords func(point string, words []uint16)
+type RawWords func(point int, words []uint16)
 
 // Poll reads every request of plan (built from points) through r and
 // appends a reading per numeric point to dst, stamped now; raw, unless
@@ -89,12 +89,12 @@ func Poll(r Reader, plan *PollPlan, points []Point, device string, now time.Time
 				}
 				if raw != nil && err == nil {
 					bit[0] = uint16(rd.Value)
-					raw(p.Name, bit)
+					raw(k, bit)
 				}
 			} else {
 				rd.Value, err = Value(p, regs[off:])
 				if n := int(p.Span()); raw != nil && off+n <= len(regs) {
-					raw(p.Name, regs[off:off+n])
+					raw(k, regs[off:off+n])
 				}
 			}
 			if err != nil {

@@ -83,7 +83,7 @@ func TestPollAgainstPymodbus(t *testing.T) {
 	}
 
 	before := srv.Requests(t)[1]
-	d := &Driver{devices: map[string]*device{"gas-1202": {points: points, raw: rawRegisters{words: map[string][]uint16{}}}}}
+	d := &Driver{devices: map[string]*device{"gas-1202": {points: points, raw: newRawRegisters(len(points))}}}
 	readings, st, err := Poll(client, plan, points, "gas-1202", pollT0, nil, d.devices["gas-1202"].raw.keep)
 	if err != nil {
 		t.Fatal(err)

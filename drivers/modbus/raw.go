@@ -7,14 +7,17 @@ import (
 )
 
 // rawRegisters is what each point of a device last read as, before
-// decoding. The bus owner writes it at every poll; the console reads it
-// now and then, and only then is it formatted.
+// decoding, by the point's place in the device's points. The bus owner
+// writes it at every poll; the console reads it now and then, and only
+// then is it formatted.
 type rawRegisters struct {
 	mu    sync.Mutex
-	words map[string][]uint16
+	words [][]uint16 // nil until the point is first read
 }
 
-func (r *rawRegisters) keep(point string, words []uint16) {
+func newRawRegisters(points int) *rawRegisters { return &rawRegisters{words: make([][]uint16, points)} }
+
+func (r *rawRegisters) keep(point int, words []uint16) {
 	r.mu.Lock()
 	r.words[point] = append(r.words[point][:0], words...)
 	r.mu.Unlock()
@@ -29,27 +32,26 @@ func (d *Driver) Raw(device string) map[string]string {
 	}
 	dv.raw.mu.Lock()
 	defer dv.raw.mu.Unlock()
-	if len(dv.raw.words) == 0 {
-		return nil
-	}
-	bits := map[string]bool{}
-	for _, p := range dv.points {
-		bits[p.Name] = p.Table.Bits()
-	}
-	out := make(map[string]string, len(dv.raw.words))
-	for point, words := range dv.raw.words {
+	var out map[string]string
+	for k, words := range dv.raw.words {
+		if words == nil {
+			continue
+		}
 		var b strings.Builder
 		for i, w := range words {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
-			if bits[point] {
+			if dv.points[k].Table.Bits() {
 				fmt.Fprint(&b, w)
 			} else {
 				fmt.Fprintf(&b, "0x%04X", w)
 			}
 		}
-		out[point] = b.String()
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[dv.points[k].Name] = b.String()
 	}
 	return out
 }
