@@ -35,17 +35,19 @@ type Auth struct {
 
 	lockout lockout
 	basic   basicCache
-	// bcryptSlots bounds the password checks under way: each costs about
-	// 50 ms of a core on an ARM board that also runs the alarm rules, and
-	// guessing at many user names is not slowed by the lockout.
+	// bcryptSlots bounds the password checks under way: each takes a core
+	// for tens of milliseconds (hashCost) on a board that also runs the
+	// alarm rules, and guessing at many user names is not slowed by the
+	// lockout.
 	bcryptSlots chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// hashCost is bcrypt's work factor: about 50 ms on an ARM board, paid at
-// a login, and by a script's basic auth once per basicCacheFor.
+// hashCost is bcrypt's work factor: one check took 57 ms of a core on the
+// x86 build machine (BenchmarkPasswordCheck), more on an ARM board; paid
+// at a login, and by a script's basic auth once per basicCacheFor.
 const hashCost = 10
 
 // migrations are applied in order; a released entry is never edited.
