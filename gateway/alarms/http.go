@@ -14,6 +14,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/auth"
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -44,18 +45,8 @@ func (d *Desk) Handler() http.Handler {
 	return mux
 }
 
-type apiError struct {
-	Error string `json:"error"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
 func badRequest(w http.ResponseWriter, format string, args ...any) {
-	writeJSON(w, http.StatusBadRequest, apiError{fmt.Sprintf(format, args...)})
+	apijson.Error(w, http.StatusBadRequest, fmt.Sprintf(format, args...))
 }
 
 // errorStatus maps the book's errors to HTTP, in this one place.
@@ -100,7 +91,7 @@ func (d *Desk) listOpen(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alarms": d.board(func(a rules.Alarm, dev shouwang.Device) bool {
+	apijson.Write(w, http.StatusOK, map[string]any{"alarms": d.board(func(a rules.Alarm, dev shouwang.Device) bool {
 		return (sev == nil || a.Severity >= *sev) && (state == nil || a.State == *state) &&
 			(building == "" || dev.Location.Building == building) &&
 			!a.RaisedAt.Before(from) && (to.IsZero() || a.RaisedAt.Before(to))
@@ -155,7 +146,7 @@ func (d *Desk) listClosed(w http.ResponseWriter, r *http.Request) {
 	}
 	as, err := d.journal.ClosedSince(r.Context(), from.UnixMilli(), 1000)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+		apijson.Error(w, http.StatusInternalServerError, "internal error")
 		d.logger.Error("listing closed alarms", "err", err)
 		return
 	}
@@ -163,7 +154,7 @@ func (d *Desk) listClosed(w http.ResponseWriter, r *http.Request) {
 	for _, a := range as {
 		out = append(out, d.alarmView(a))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alarms": out})
+	apijson.Write(w, http.StatusOK, map[string]any{"alarms": out})
 }
 
 // timeRange reads from and to, by default the last 24 hours; false when it
@@ -190,7 +181,7 @@ func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
 	}
 	closed, err := d.journal.ClosedSince(r.Context(), from.Add(-30*24*time.Hour).UnixMilli(), 100_000)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+		apijson.Error(w, http.StatusInternalServerError, "internal error")
 		d.logger.Error("reading closed alarms for the figures", "err", err)
 		return
 	}
@@ -202,7 +193,7 @@ func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
 	all := append(closed, d.Open()...)
 	switch by := q.Get("by"); by {
 	case "":
-		writeJSON(w, http.StatusOK, rules.ComputeAlarmFigures(all, from, to, keep))
+		apijson.Write(w, http.StatusOK, rules.ComputeAlarmFigures(all, from, to, keep))
 	case "day":
 		if to.Sub(from) > 366*24*time.Hour {
 			badRequest(w, "by=day covers at most 366 days (from %s to %s is longer)", from.Format(time.DateOnly), to.Format(time.DateOnly))
@@ -222,7 +213,7 @@ func (d *Desk) figures(w http.ResponseWriter, r *http.Request) {
 			days = append(days, rules.ComputeAlarmFigures(all, day, next, keep))
 			day = next
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"days": days})
+		apijson.Write(w, http.StatusOK, map[string]any{"days": days})
 	default:
 		badRequest(w, "by %q is not supported (valid: day, or leave it out for one figure over the range)", by)
 	}
@@ -244,10 +235,10 @@ func (d *Desk) getOne(w http.ResponseWriter, r *http.Request) {
 	}
 	a, history, err := d.Get(r.Context(), id)
 	if err != nil {
-		writeJSON(w, errorStatus(err), apiError{err.Error()})
+		apijson.Error(w, errorStatus(err), err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alarm": a, "view": d.alarmView(a), "history": history, "actions": a.Actions()})
+	apijson.Write(w, http.StatusOK, map[string]any{"alarm": a, "view": d.alarmView(a), "history": history, "actions": a.Actions()})
 }
 
 type actBody struct {
@@ -281,7 +272,7 @@ func (d *Desk) act(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := d.Act(r.Context(), id, action, operator(r, body.Operator), body.Note, body.Until)
 	if err != nil && errorStatus(err) != http.StatusInternalServerError {
-		writeJSON(w, errorStatus(err), apiError{err.Error()})
+		apijson.Error(w, errorStatus(err), err.Error())
 		return
 	}
 	// A journal failure still leaves the step done; the response says so.
@@ -289,7 +280,7 @@ func (d *Desk) act(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		resp["warning"] = "the step is done but the journal failed to record it"
 	}
-	writeJSON(w, http.StatusOK, resp)
+	apijson.Write(w, http.StatusOK, resp)
 }
 
 // actGroup takes one step on several alarms (a floor whose detectors all
@@ -329,13 +320,13 @@ func (d *Desk) actGroup(w http.ResponseWriter, r *http.Request) {
 			resp.Failed = append(resp.Failed, failure{id, err.Error()})
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	apijson.Write(w, http.StatusOK, resp)
 }
 
 func parseAction(w http.ResponseWriter, r *http.Request) (rules.Action, bool) {
 	var action rules.Action
 	if err := action.UnmarshalText([]byte(r.PathValue("action"))); err != nil {
-		writeJSON(w, http.StatusNotFound, apiError{err.Error()})
+		apijson.Error(w, http.StatusNotFound, err.Error())
 		return action, false
 	}
 	return action, true
@@ -373,7 +364,7 @@ func (d *Desk) transitions(w http.ResponseWriter, r *http.Request) {
 	}
 	ts, err := d.journal.Between(r.Context(), from, to, devices, maxTransitions)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+		apijson.Error(w, http.StatusInternalServerError, "internal error")
 		d.logger.Error("listing transitions", "err", err)
 		return
 	}
@@ -381,7 +372,7 @@ func (d *Desk) transitions(w http.ResponseWriter, r *http.Request) {
 	for _, t := range ts {
 		out = append(out, d.message(t))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"transitions": out, "truncated": len(ts) == maxTransitions})
+	apijson.Write(w, http.StatusOK, map[string]any{"transitions": out, "truncated": len(ts) == maxTransitions})
 }
 
 // maxFilterDevices bounds the devices one history query names (SQLite

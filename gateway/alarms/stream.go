@@ -9,6 +9,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/auth"
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -35,7 +36,7 @@ func (d *Desk) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		writeJSON(w, http.StatusInternalServerError, apiError{"streaming unsupported"})
+		apijson.Error(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
 	feed, stop := d.Subscribe(streamBuffer)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 )
 
 // Entry is one line of the audit journal.
@@ -151,7 +153,7 @@ func (a *Auth) entries(ctx context.Context, q auditQuery) ([]Entry, error) {
 func (a *Auth) serveAudit(w http.ResponseWriter, r *http.Request) {
 	q, err := parseAuditQuery(r.URL.Query())
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		apijson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	es, err := a.entries(r.Context(), q)
@@ -159,5 +161,5 @@ func (a *Auth) serveAudit(w http.ResponseWriter, r *http.Request) {
 		a.internalError(w, "reading the audit journal", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
+	apijson.Write(w, http.StatusOK, map[string]any{"entries": es})
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 )
 
 // Messages a client sees; the same for an unknown user and a wrong
@@ -71,7 +73,7 @@ func (a *Auth) Guard(next http.Handler, need func(*http.Request) Perm) http.Hand
 // 403 and returns why, for the journal.
 func (a *Auth) authorize(w http.ResponseWriter, r *http.Request, c caller, next http.Handler, need func(*http.Request) Perm) (refused string) {
 	if msg := forged(r, c.session); msg != "" {
-		writeError(w, http.StatusForbidden, msg)
+		apijson.Error(w, http.StatusForbidden, msg)
 		return msg
 	}
 	p := PermRead
@@ -81,7 +83,7 @@ func (a *Auth) authorize(w http.ResponseWriter, r *http.Request, c caller, next 
 	if !c.Role.Can(p) {
 		msg := fmt.Sprintf("this needs the %q permission, which role %q of user %q does not have (it has: %s)",
 			p, c.Role, c.User, permList(c.Role))
-		writeError(w, http.StatusForbidden, msg)
+		apijson.Error(w, http.StatusForbidden, msg)
 		return msg
 	}
 	ctx := context.WithValue(WithWho(r.Context(), c.Who), stillKey{}, func(ctx context.Context) bool { return a.still(ctx, c) })
@@ -188,7 +190,7 @@ func (a *Auth) authenticate(w http.ResponseWriter, r *http.Request) (c caller, o
 			msg = msgSessionGone
 			clearCookie(w, r)
 		}
-		writeError(w, http.StatusUnauthorized, msg)
+		apijson.Error(w, http.StatusUnauthorized, msg)
 		return c, false
 	}
 	role, err := a.checkBasic(ctx, user, password, r.RemoteAddr)
@@ -273,9 +275,9 @@ func (a *Auth) refuse(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &locked):
 		w.Header().Set("Retry-After", strconv.Itoa(locked.seconds()))
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": locked.Error(), "retry_after_s": locked.seconds()})
+		apijson.Write(w, http.StatusTooManyRequests, map[string]any{"error": locked.Error(), "retry_after_s": locked.seconds()})
 	case errors.Is(err, errWrongPassword):
-		writeError(w, http.StatusUnauthorized, msgWrongPassword)
+		apijson.Error(w, http.StatusUnauthorized, msgWrongPassword)
 	default:
 		a.internalError(w, "checking a password", err)
 	}

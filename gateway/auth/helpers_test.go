@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -133,16 +134,16 @@ func testHandler(a *Auth) http.Handler {
 			http.Error(w, "no Who in the context", http.StatusTeapot)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"user": who.User, "role": string(who.Role)})
+		apijson.Write(w, http.StatusOK, map[string]string{"user": who.User, "role": string(who.Role)})
 	}), perm(PermRead)))
 	mux.Handle("POST /api/v1/alarms/7/ack", a.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"done": "yes"})
+		apijson.Write(w, http.StatusOK, map[string]string{"done": "yes"})
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			panic(err) // Guard's recorder hid the Flusher
 		}
 	}), perm(PermAlarmAct)))
 	mux.Handle("POST /api/v1/alarms/7/close", a.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusConflict, "alarm 7 is not resolved")
+		apijson.Error(w, http.StatusConflict, "alarm 7 is not resolved")
 	}), perm(PermAlarmAct)))
 	mux.Handle("PUT /api/v1/devices/gas-1", a.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)

@@ -1,8 +1,9 @@
 package auth
 
 import (
-	"encoding/json"
 	"net/http"
+
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 )
 
 // Handler serves the console's login and its journal, at their full
@@ -17,22 +18,10 @@ func (a *Auth) Handler() http.Handler {
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
-// writeError answers {"error": msg}.
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
-
 // internalError answers 500 without the details, which go to the log.
 func (a *Auth) internalError(w http.ResponseWriter, doing string, err error) {
 	a.logger.Error("console: "+doing, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal error")
+	apijson.Error(w, http.StatusInternalServerError, "internal error")
 }
 
 // statusRecorder notes the status a handler answers, for the journal. It

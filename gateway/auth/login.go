@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 )
 
 // maxLoginBody is the most a login body may be: a name and a password
@@ -72,12 +74,12 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	// A login from another site's page would log the browser in as
 	// whoever that site chose.
 	if msg := sameOrigin(r); msg != "" {
-		writeError(w, http.StatusForbidden, msg)
+		apijson.Error(w, http.StatusForbidden, msg)
 		return
 	}
 	b, err := decodeLogin(r.Body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		apijson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	acc, found, err := a.lookup(ctx, b.User)
@@ -102,7 +104,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a.setCookie(w, r, id)
 	a.journalOrLog(context.WithoutCancel(ctx), Entry{User: b.User, Action: "login", Status: http.StatusOK, Remote: r.RemoteAddr})
-	writeJSON(w, http.StatusOK, newSessionBody(Who{User: b.User, Role: acc.role}, csrf))
+	apijson.Write(w, http.StatusOK, newSessionBody(Who{User: b.User, Role: acc.role}, csrf))
 }
 
 // current is GET /api/v1/session: who the caller is.
@@ -115,7 +117,7 @@ func (a *Auth) current(w http.ResponseWriter, r *http.Request) {
 	if c.session != nil {
 		csrf = c.session.csrf
 	}
-	writeJSON(w, http.StatusOK, newSessionBody(c.Who, csrf))
+	apijson.Write(w, http.StatusOK, newSessionBody(c.Who, csrf))
 }
 
 // logout is DELETE /api/v1/session. It answers 204 and clears the cookie
@@ -133,7 +135,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		}
 		if found {
 			if msg := forged(r, &s); msg != "" {
-				writeError(w, http.StatusForbidden, msg)
+				apijson.Error(w, http.StatusForbidden, msg)
 				return
 			}
 			if err := a.endSession(ctx, s.idHash); err != nil {

@@ -7,7 +7,6 @@ package console
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/grading"
+	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -93,7 +93,7 @@ func (c *Console) Handler() http.Handler {
 }
 
 func (c *Console) site(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"name": c.opts.Name, "sites": c.opts.Sites})
+	apijson.Write(w, http.StatusOK, map[string]any{"name": c.opts.Name, "sites": c.opts.Sites})
 }
 
 // DeviceView is a device as the installer's pages and the building view
@@ -152,20 +152,20 @@ func (c *Console) views(only string) []DeviceView {
 }
 
 func (c *Console) listDevices(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"devices": c.views("")})
+	apijson.Write(w, http.StatusOK, map[string]any{"devices": c.views("")})
 }
 
 func (c *Console) oneDevice(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, ok := c.index[id]; !ok {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no device " + id + " in the config"})
+		apijson.Error(w, http.StatusNotFound, "no device "+id+" in the config")
 		return
 	}
 	v := c.views(id)[0]
 	if c.opts.Raw != nil {
 		v.Raw = c.opts.Raw(id)
 	}
-	writeJSON(w, http.StatusOK, v)
+	apijson.Write(w, http.StatusOK, v)
 }
 
 // deviceCounters sums the drivers' metrics that carry a device label, by
@@ -211,7 +211,7 @@ const offlineLookback = 31 * 24 * time.Hour
 
 func (c *Console) grades(w http.ResponseWriter, r *http.Request) {
 	if c.opts.Alarms == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "grading needs the alarm rules; the gateway has none"})
+		apijson.Error(w, http.StatusNotFound, "grading needs the alarm rules; the gateway has none")
 		return
 	}
 	now := c.opts.Now()
@@ -219,7 +219,7 @@ func (c *Console) grades(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("month"); s != "" {
 		var err error
 		if month, err = grading.ParseMonth(s, c.opts.Zone); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "month: " + err.Error()})
+			apijson.Error(w, http.StatusBadRequest, "month: "+err.Error())
 			return
 		}
 	}
@@ -244,18 +244,12 @@ func (c *Console) grades(w http.ResponseWriter, r *http.Request) {
 	}
 	g := grading.Compute(c.opts.Grading, grading.Input{Month: month, Now: now, Buildings: buildings,
 		Devices: c.opts.Devices, Alarms: alarms, Events: events})
-	writeJSON(w, http.StatusOK, map[string]any{"month": month.Format("2006-01"), "weights": c.opts.Grading.Weights,
+	apijson.Write(w, http.StatusOK, map[string]any{"month": month.Format("2006-01"), "weights": c.opts.Grading.Weights,
 		"thresholds": map[string]float64{"yellow": c.opts.Grading.Yellow, "red": c.opts.Grading.Red}, "buildings": g})
 }
 
 // internalError logs what went wrong and tells the client no more.
 func (c *Console) internalError(w http.ResponseWriter, doing string, err error) {
 	c.opts.Logger.Error("console: "+doing, "err", err)
-	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	apijson.Error(w, http.StatusInternalServerError, "internal error")
 }
