@@ -31,26 +31,13 @@ import (
 	"github.com/shouwang-iot/shouwang/mock"
 )
 
-// clock is a time the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // rig is a started driver with two cameras on one building's façade.
 type rig struct {
 	url   string
 	scene facade.Scene
 	rng   *rand.Rand
 	rec   *mock.Recorder
-	clock *clock
+	clock *mock.Clock
 	dir   string
 }
 
@@ -77,7 +64,7 @@ func genericModel(t *testing.T) *report.Model {
 func startRig(t *testing.T, change func(*Config), pub func(*mock.Recorder) shouwang.Publisher) *rig {
 	t.Helper()
 	leakcheck.Check(t)
-	r := &rig{rng: rand.New(rand.NewPCG(9, 9)), rec: &mock.Recorder{}, clock: &clock{now: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}, dir: t.TempDir()}
+	r := &rig{rng: rand.New(rand.NewPCG(9, 9)), rec: &mock.Recorder{}, clock: mock.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)), dir: t.TempDir()}
 	r.scene = facade.RandomScene(r.rng)
 	cfg := DefaultConfig()
 	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))

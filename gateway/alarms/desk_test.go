@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +16,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/store"
+	"github.com/shouwang-iot/shouwang/mock"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
 var t0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
-
-// clock is a scripted clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(d time.Duration) {
-	c.mu.Lock()
-	c.now = t0.Add(d)
-	c.mu.Unlock()
-}
 
 var devices = []shouwang.Device{{ID: "gas-1202", Name: "1202 厨房燃气", Type: "gas",
 	Location: shouwang.Location{Community: "阳光花园", Building: "3号楼", Unit: "2", Floor: 12, Room: "1202", Grid: "GX-03"},
@@ -50,17 +37,17 @@ var gasRule = rules.Rule{ID: "kitchen-gas", Type: rules.TypeThreshold, Point: "g
 type fixture struct {
 	desk  *Desk
 	store *store.Store
-	clock *clock
+	clock *mock.Clock
 	close func()
 }
 
 // openDesk opens the kitchen gas rule's desk.
-func openDesk(t testing.TB, dir string, c *clock) *fixture {
+func openDesk(t testing.TB, dir string, c *mock.Clock) *fixture {
 	t.Helper()
 	return openDeskOn(t, dir, c, []rules.Rule{gasRule}, devices)
 }
 
-func openDeskOn(t testing.TB, dir string, c *clock, rs []rules.Rule, devs []shouwang.Device) *fixture {
+func openDeskOn(t testing.TB, dir string, c *mock.Clock, rs []rules.Rule, devs []shouwang.Device) *fixture {
 	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Path, cfg.PruneInterval = filepath.Join(dir, "history.db"), 0
@@ -98,7 +85,7 @@ func openDeskOn(t testing.TB, dir string, c *clock, rs []rules.Rule, devs []shou
 
 func (fx *fixture) gas(t testing.TB, at time.Duration, v float64) {
 	t.Helper()
-	fx.clock.Set(at)
+	fx.clock.Set(t0.Add(at))
 	b := shouwang.Batch{Readings: []shouwang.Reading{{Device: "gas-1202", Point: "gas", Value: v, Unit: "%LEL", Time: t0.Add(at)}}}
 	if err := fx.desk.Take(context.Background(), []shouwang.Batch{b}); err != nil {
 		t.Fatal(err)
@@ -119,7 +106,7 @@ func call(t *testing.T, h http.Handler, method, path, body string) (int, map[str
 // (one episode), the duty officer works it to closed through the API, and
 // every refused step says why.
 func TestLifecycleThroughTheAPI(t *testing.T) {
-	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx := openDesk(t, t.TempDir(), mock.NewClock(t0))
 	feed, stop := fx.desk.Subscribe(100)
 	defer stop()
 	h := fx.desk.Handler()
@@ -222,14 +209,12 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 	}
 	// Havana skips midnight on 2024-03-10: the days still end.
 	if havana, err := time.LoadLocation("America/Havana"); err == nil {
-		fx.clock.mu.Lock()
-		fx.clock.now = time.Date(2024, 3, 10, 12, 0, 0, 0, havana)
-		fx.clock.mu.Unlock()
+		fx.clock.Set(time.Date(2024, 3, 10, 12, 0, 0, 0, havana))
 		code, out := call(t, h, "GET", "/api/v1/alarms/figures?by=day", "")
 		if code != 200 || len(out["days"].([]any)) < 1 {
 			t.Fatalf("figures by day across a skipped midnight: %d %v", code, out)
 		}
-		fx.clock.Set(0)
+		fx.clock.Set(t0)
 	}
 	// t0 is 08:00 UTC on the 24th: 16:00 on the 24th in Beijing.
 	if code != 200 || fmt.Sprint(raised) != "[0 1 0]" {
@@ -240,11 +225,11 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 // TestEscalation: nobody acknowledges; the alarm escalates at the
 // configured delays and stops once someone does.
 func TestEscalation(t *testing.T) {
-	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx := openDesk(t, t.TempDir(), mock.NewClock(t0))
 	fx.gas(t, 0, 30)
 	var levels []int
 	for _, at := range []time.Duration{time.Minute, 2 * time.Minute, 7 * time.Minute} {
-		fx.clock.Set(at)
+		fx.clock.Set(t0.Add(at))
 		fx.desk.Tick(context.Background())
 		a := fx.desk.Open()[0]
 		levels = append(levels, a.Escalation)
@@ -255,7 +240,7 @@ func TestEscalation(t *testing.T) {
 	if _, err := fx.desk.Act(context.Background(), 1, rules.ActionAcknowledge, "王警官", "", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	fx.clock.Set(time.Hour)
+	fx.clock.Set(t0.Add(time.Hour))
 	fx.desk.Tick(context.Background())
 	if fx.desk.Open()[0].Escalation != 3 {
 		t.Fatal("escalated after acknowledgement")
@@ -267,7 +252,7 @@ func TestEscalation(t *testing.T) {
 // reading.
 func TestRestartBringsAlarmsBack(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{now: t0}
+	c := mock.NewClock(t0)
 	fx := openDesk(t, dir, c)
 	fx.gas(t, 0, 30)
 	fx.desk.Act(context.Background(), 1, rules.ActionAcknowledge, "王警官", "收到", time.Time{})
@@ -304,13 +289,13 @@ func TestRestartBringsAlarmsBack(t *testing.T) {
 // TestClosedLoopMetrics: time to acknowledge and to close are measured per
 // grid from the raise.
 func TestClosedLoopMetrics(t *testing.T) {
-	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx := openDesk(t, t.TempDir(), mock.NewClock(t0))
 	fx.gas(t, 0, 30)
-	fx.clock.Set(45 * time.Second)
+	fx.clock.Set(t0.Add(45 * time.Second))
 	ctx := context.Background()
 	fx.desk.Act(ctx, 1, rules.ActionAcknowledge, "王警官", "", time.Time{})
 	fx.gas(t, time.Minute, 0)
-	fx.clock.Set(10 * time.Minute)
+	fx.clock.Set(t0.Add(10 * time.Minute))
 	for _, a := range []rules.Action{rules.ActionResolve, rules.ActionReset, rules.ActionClose} {
 		if _, err := fx.desk.Act(ctx, 1, a, "王警官", "ok", time.Time{}); err != nil {
 			t.Fatal(a, err)
@@ -335,7 +320,7 @@ func TestClosedLoopMetrics(t *testing.T) {
 // replays it and the alarm returns to normal when the off_delay runs out.
 func TestRestartDuringOffDelay(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{now: t0}
+	c := mock.NewClock(t0)
 	smoke := []shouwang.Device{{ID: "smoke-1202", Type: "smoke", Location: devices[0].Location}}
 	rule := rules.Rule{ID: "smoke", Type: rules.TypeEvent, Kinds: []string{"smoke_alarm"}, OffDelay: 30 * time.Second,
 		Select: rules.Selector{Types: []string{"smoke"}}}
@@ -345,7 +330,7 @@ func TestRestartDuringOffDelay(t *testing.T) {
 		{Device: "smoke-1202", Kind: "smoke_alarm", Severity: shouwang.Fire, Time: t0},
 		{Device: "smoke-1202", Kind: "smoke_clear", Severity: shouwang.Info, Time: t0.Add(10 * time.Second)},
 	} {
-		c.Set(ev.Time.Sub(t0))
+		c.Set(ev.Time)
 		b := shouwang.Batch{Events: []shouwang.Event{ev}}
 		if err := st.Write(context.Background(), b); err != nil { // the history follower's part
 			t.Fatal(err)
@@ -358,15 +343,15 @@ func TestRestartDuringOffDelay(t *testing.T) {
 		t.Fatalf("before the restart: %+v, want the smoke alarm active (its off_delay running)", a)
 	}
 
-	c.Set(20 * time.Second) // the gateway restarts
+	c.Set(t0.Add(20 * time.Second)) // the gateway restarts
 	fx.close()
 	d = openDeskOn(t, dir, c, []rules.Rule{rule}, smoke).desk
-	c.Set(39 * time.Second)
+	c.Set(t0.Add(39 * time.Second))
 	d.Tick(context.Background())
 	if a := d.Open(); len(a) != 1 || !a[0].Active {
 		t.Fatalf("at 39s: %+v, want still active", a)
 	}
-	c.Set(40 * time.Second)
+	c.Set(t0.Add(40 * time.Second))
 	d.Tick(context.Background())
 	if a := d.Open(); len(a) != 1 || a[0].Active || !a[0].ReturnedAt.Equal(t0.Add(40*time.Second)) {
 		t.Fatalf("at 40s: %+v, want returned to normal at 40s", a)

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
 // FuzzAlarmAPI throws arbitrary actions, bodies and queries at the alarm
@@ -23,7 +25,7 @@ func FuzzAlarmAPI(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2])
 	}
-	fx := openDesk(f, f.TempDir(), &clock{now: t0})
+	fx := openDesk(f, f.TempDir(), mock.NewClock(t0))
 	fx.gas(f, 0, 30)
 	h := fx.desk.Handler()
 	f.Fuzz(func(t *testing.T, action, body, query string) {

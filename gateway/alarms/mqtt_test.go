@@ -11,6 +11,7 @@ import (
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
 	"github.com/shouwang-iot/shouwang/internal/testenv"
+	"github.com/shouwang-iot/shouwang/mock"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -106,7 +107,7 @@ func TestMQTTLifecycle(t *testing.T) {
 	leakcheck.Check(t)
 	mq := testenv.StartMosquitto(t)
 	sub := subscribe(t, mq, "console")
-	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx := openDesk(t, t.TempDir(), mock.NewClock(t0))
 	fx.desk.AddNotifier("room", Route{}, mqttNotifier(t, mq))
 	ctx := context.Background()
 	if err := fx.desk.StartNotifiers(ctx); err != nil {
@@ -167,7 +168,7 @@ func TestMQTTDeliversAfterRestart(t *testing.T) {
 	mq := testenv.StartMosquitto(t)
 	sub := subscribe(t, mq, "console")
 	dir := t.TempDir()
-	c := &clock{now: t0}
+	c := mock.NewClock(t0)
 	ctx := context.Background()
 
 	fx := openDesk(t, dir, c)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/internal/leakcheck"
+	"github.com/shouwang-iot/shouwang/mock"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -52,7 +53,7 @@ func (r *recorder) kinds(t *testing.T, n int) []string {
 // the next grid's station nothing, the maintenance company only faults.
 func TestEscalationRouting(t *testing.T) {
 	leakcheck.Check(t)
-	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx := openDesk(t, t.TempDir(), mock.NewClock(t0))
 	room, station, otherGrid, maintenance := newRecorder(), newRecorder(), newRecorder(), newRecorder()
 	station.refuse = 1 // delivered on the second offer, in order
 	fx.desk.AddNotifier("room", Route{Grids: []string{"GX-03"}}, room)
@@ -65,7 +66,7 @@ func TestEscalationRouting(t *testing.T) {
 	}
 
 	fx.gas(t, 0, 30)
-	fx.clock.Set(2 * time.Minute)
+	fx.clock.Set(t0.Add(2 * time.Minute))
 	fx.desk.Tick(ctx)
 	if _, err := fx.desk.Act(ctx, 1, rules.ActionAcknowledge, "王警官", "", time.Time{}); err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func TestEscalationRouting(t *testing.T) {
 // is not sent the past; one removed no longer holds the feed back.
 func TestNotifierJoinsAtTheEnd(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{now: t0}
+	c := mock.NewClock(t0)
 	ctx := context.Background()
 	fx := openDesk(t, dir, c)
 	fx.desk.AddNotifier("old", Route{}, newRecorder())
@@ -167,11 +168,11 @@ func (s *seeder) Seed(_ context.Context, open []Message) error {
 // the seed routes it by the highest level reached, as the feed does.
 func TestSeedFollowsTheLevelReached(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{now: t0}
+	c := mock.NewClock(t0)
 	ctx := context.Background()
 	fx := openDesk(t, dir, c)
 	fx.gas(t, 0, 30)
-	c.Set(2 * time.Minute)
+	c.Set(t0.Add(2 * time.Minute))
 	fx.desk.Tick(ctx) // level 2
 	for _, a := range []rules.Action{rules.ActionAcknowledge, rules.ActionResolve} {
 		if _, err := fx.desk.Act(ctx, 1, a, "王警官", "通风", time.Time{}); err != nil {

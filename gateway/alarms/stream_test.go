@@ -12,6 +12,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/auth"
+	"github.com/shouwang-iot/shouwang/mock"
 	"github.com/shouwang-iot/shouwang/rules"
 )
 
@@ -48,7 +49,7 @@ func readEvents(t *testing.T, r *bufio.Reader, events chan<- sseEvent) {
 // The board's stream starts with every open alarm, then carries each
 // change as it happens, in the journal's order.
 func TestStreamSnapshotThenTransitions(t *testing.T) {
-	fx := openDesk(t, t.TempDir(), &clock{now: t0})
+	fx := openDesk(t, t.TempDir(), mock.NewClock(t0))
 	fx.gas(t, 0, 12)
 	fx.gas(t, time.Second, 13) // a warning, raised at the first
 	srv := httptest.NewServer(fx.desk.Handler())
@@ -108,11 +109,11 @@ func TestStreamSnapshotThenTransitions(t *testing.T) {
 func TestGroupStepAndTheLoggedInOperator(t *testing.T) {
 	devs := []shouwang.Device{devices[0], devices[0]}
 	devs[1].ID = "gas-1203"
-	fx := openDeskOn(t, t.TempDir(), &clock{now: t0}, []rules.Rule{gasRule}, devs)
+	fx := openDeskOn(t, t.TempDir(), mock.NewClock(t0), []rules.Rule{gasRule}, devs)
 	for i, dev := range []string{"gas-1202", "gas-1203"} {
 		for j := range 2 {
 			at := time.Duration(2*i+j) * time.Second
-			fx.clock.Set(at)
+			fx.clock.Set(t0.Add(at))
 			b := shouwang.Batch{Readings: []shouwang.Reading{{Device: dev, Point: "gas", Value: 30, Time: t0.Add(at)}}}
 			if err := fx.desk.Take(context.Background(), []shouwang.Batch{b}); err != nil {
 				t.Fatal(err)

@@ -114,7 +114,7 @@ func TestBasicAuth(t *testing.T) {
 		if rec.Code != http.StatusOK || rec.Body.String() != `{"role":"operator","user":"wang"}`+"\n" {
 			t.Fatalf("basic GET: %d %s", rec.Code, rec.Body)
 		}
-		e.clock.Advance(time.Minute)
+		e.clock.Add(time.Minute)
 	}
 	if n := e.compares.Load(); n != 1 {
 		t.Errorf("3 requests cost %d bcrypt comparisons, want 1", n)
@@ -122,7 +122,7 @@ func TestBasicAuth(t *testing.T) {
 	// A wrong password is never taken from the cache.
 	errorOf(t, e.do(t, req{method: "GET", path: "/api/v1/things", basic: [2]string{"wang", testPassword + "!"}}), http.StatusUnauthorized)
 	// After five minutes the password is checked again.
-	e.clock.Advance(basicCacheFor)
+	e.clock.Add(basicCacheFor)
 	before := e.compares.Load()
 	e.do(t, get)
 	if n := e.compares.Load() - before; n != 1 {
@@ -166,7 +166,7 @@ func TestSessionByBasicAuth(t *testing.T) {
 func TestGuardJournal(t *testing.T) {
 	e := mustEnv(t, map[string]Role{"wang": RoleOperator, "zhang": RoleFire})
 	id, csrf := e.login(t, "wang")
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	cookie := func(method, path string) req {
 		return req{method: method, path: path, cookie: id, csrf: csrf}
 	}

@@ -15,29 +15,12 @@ import (
 	"time"
 
 	"github.com/shouwang-iot/shouwang/gateway/internal/apijson"
+	"github.com/shouwang-iot/shouwang/mock"
 	"golang.org/x/crypto/bcrypt"
 )
 
 // t0 is the tests' time origin.
 var t0 = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
-
-// fakeClock is the injected clock: time moves only when a test moves it.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 const (
 	// testPassword passes the policy; every test user has it.
@@ -50,7 +33,7 @@ const (
 // few guarded endpoints, and what the code under test logged.
 type env struct {
 	a        *Auth
-	clock    *fakeClock
+	clock    *mock.Clock
 	h        http.Handler
 	path     string
 	compares *atomic.Int64 // bcrypt comparisons made
@@ -78,7 +61,7 @@ func (b *syncBuffer) String() string {
 // mustOpen opens the console database at path on clock, with bcrypt at
 // its cheapest (the tests check behaviour, not cost), and closes it when
 // the test ends.
-func mustOpen(tb testing.TB, path string, clock *fakeClock) (*Auth, *syncBuffer) {
+func mustOpen(tb testing.TB, path string, clock *mock.Clock) (*Auth, *syncBuffer) {
 	tb.Helper()
 	log := &syncBuffer{}
 	a, err := Open(context.Background(), path, DefaultConfig(), clock.Now, slog.New(slog.NewTextHandler(log, nil)))
@@ -98,7 +81,7 @@ func mustOpen(tb testing.TB, path string, clock *fakeClock) (*Auth, *syncBuffer)
 // testPassword).
 func mustEnv(tb testing.TB, roles map[string]Role) *env {
 	tb.Helper()
-	clock := &fakeClock{t: t0}
+	clock := mock.NewClock(t0)
 	path := filepath.Join(tb.TempDir(), "console.db")
 	a, log := mustOpen(tb, path, clock)
 	e := &env{a: a, clock: clock, path: path, compares: &atomic.Int64{}, log: log}

@@ -31,12 +31,12 @@ func TestSessionIdle(t *testing.T) {
 	get := req{method: "GET", path: "/api/v1/things", cookie: id}
 	// A request now and then keeps the session for days.
 	for range 3 {
-		e.clock.Advance(DefaultSessionIdle - time.Minute)
+		e.clock.Add(DefaultSessionIdle - time.Minute)
 		if rec := e.do(t, get); rec.Code != http.StatusOK {
 			t.Fatalf("at %s: %d %s", e.clock.Now().Sub(t0), rec.Code, rec.Body)
 		}
 	}
-	e.clock.Advance(DefaultSessionIdle)
+	e.clock.Add(DefaultSessionIdle)
 	msg := errorOf(t, e.do(t, get), http.StatusUnauthorized)
 	if msg != msgSessionGone {
 		t.Errorf("401 says %q", msg)
@@ -53,12 +53,12 @@ func TestSessionMax(t *testing.T) {
 	id, _ := e.login(t, "wang")
 	get := req{method: "GET", path: "/api/v1/things", cookie: id}
 	for e.clock.Now().Sub(t0) < DefaultSessionMax-time.Hour {
-		e.clock.Advance(time.Hour)
+		e.clock.Add(time.Hour)
 		if rec := e.do(t, get); rec.Code != http.StatusOK {
 			t.Fatalf("at %s: %d %s", e.clock.Now().Sub(t0), rec.Code, rec.Body)
 		}
 	}
-	e.clock.Advance(time.Hour) // a week after the login, however busy
+	e.clock.Add(time.Hour) // a week after the login, however busy
 	errorOf(t, e.do(t, get), http.StatusUnauthorized)
 }
 
@@ -67,12 +67,12 @@ func TestSessionLastSeen(t *testing.T) {
 	e := mustEnv(t, map[string]Role{"wang": RoleOperator})
 	id, _ := e.login(t, "wang")
 	get := req{method: "GET", path: "/api/v1/things", cookie: id}
-	e.clock.Advance(59 * time.Second)
+	e.clock.Add(59 * time.Second)
 	e.do(t, get)
 	if got := e.lastSeen(t, id); !got.Equal(t0) {
 		t.Errorf("after 59 s: last_seen %s, want the login's %s", got, t0)
 	}
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	e.do(t, get)
 	if got := e.lastSeen(t, id); !got.Equal(t0.Add(time.Minute)) {
 		t.Errorf("after a minute: last_seen %s", got)
@@ -83,7 +83,7 @@ func TestSessionLastSeen(t *testing.T) {
 func TestExpiredSessionsDeletedAtLogin(t *testing.T) {
 	e := mustEnv(t, map[string]Role{"wang": RoleOperator, "li": RoleViewer})
 	e.login(t, "wang")
-	e.clock.Advance(DefaultSessionIdle)
+	e.clock.Add(DefaultSessionIdle)
 	e.login(t, "li")
 	if n := e.sessionRows(t); n != 1 {
 		t.Errorf("%d session rows, want li's alone", n)

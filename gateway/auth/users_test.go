@@ -59,7 +59,7 @@ func TestUsers(t *testing.T) {
 		if err := e.a.AddUser(ctx, u.Name, u.Role, testPassword); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(time.Minute)
+		e.clock.Add(time.Minute)
 	}
 	users, err := e.a.Users(ctx)
 	if err != nil {

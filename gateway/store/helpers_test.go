@@ -7,33 +7,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
 // base is the test data's time origin: 2025-03-01 14:00 in Beijing.
 var base = time.Date(2025, 3, 1, 6, 0, 0, 0, time.UTC)
-
-// fakeClock is the injected clock: time moves only when a test moves it.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // testConfig is DefaultConfig in a fresh temp dir, with background pruning
 // off.

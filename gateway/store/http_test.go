@@ -19,13 +19,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/shouwang-iot/shouwang"
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
 // httpStore is a store holding queryData plus a few readings and events
 // that are awkward to encode.
 func httpStore(t *testing.T) *Store {
 	t.Helper()
-	s := MustOpen(t, testConfig(t), newClock(base).Now)
+	s := MustOpen(t, testConfig(t), mock.NewClock(base).Now)
 	b := queryData()
 	b.Readings = append(b.Readings,
 		shouwang.Reading{Device: "d4", Point: "gas", Value: math.NaN(), Unit: "%LEL", Quality: shouwang.Bad, Time: minute(20)},

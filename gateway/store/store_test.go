@@ -18,6 +18,7 @@ import (
 
 	"github.com/shouwang-iot/shouwang"
 	"github.com/shouwang-iot/shouwang/gateway/internal/sqlitedb"
+	"github.com/shouwang-iot/shouwang/mock"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -740,7 +741,7 @@ func TestQueryPlans(t *testing.T) {
 func TestPrune(t *testing.T) {
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
-			clock := newClock(base)
+			clock := mock.NewClock(base)
 			s := MustOpen(t, testConfig(t), clock.Now)
 			s.mergeRows = l.mergeRows
 			ctx := context.Background()
@@ -809,7 +810,7 @@ func TestPrune(t *testing.T) {
 // TestPruneChunkBounded checks that one prune transaction deletes at most
 // pruneChunk rows, however much is due, from recent and from readings.
 func TestPruneChunkBounded(t *testing.T) {
-	clock := newClock(base)
+	clock := mock.NewClock(base)
 	s := MustOpen(t, testConfig(t), clock.Now)
 	ctx := context.Background()
 	var b shouwang.Batch
@@ -849,7 +850,7 @@ func TestPruneChunkBounded(t *testing.T) {
 
 func TestBackgroundPrune(t *testing.T) {
 	before := goroutinesBefore(t)
-	clock := newClock(base)
+	clock := mock.NewClock(base)
 	cfg := testConfig(t)
 	s, err := Open(context.Background(), cfg, clock.Now, testLogger(t))
 	if err != nil {
@@ -907,7 +908,7 @@ func TestCloseIdempotent(t *testing.T) {
 	before := goroutinesBefore(t)
 	cfg := testConfig(t)
 	cfg.PruneInterval = time.Hour
-	s, err := Open(context.Background(), cfg, newClock(base).Now, testLogger(t))
+	s, err := Open(context.Background(), cfg, mock.NewClock(base).Now, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1052,7 +1053,7 @@ func TestOpenNewerSchema(t *testing.T) {
 // TestConcurrentWriters checks that writers, readers and the pruner share
 // the file without SQLITE_BUSY errors.
 func TestConcurrentWriters(t *testing.T) {
-	s := MustOpen(t, testConfig(t), newClock(base).Now)
+	s := MustOpen(t, testConfig(t), mock.NewClock(base).Now)
 	ctx := context.Background()
 	errs := make(chan error, 8)
 	for w := range 4 {
