@@ -64,8 +64,7 @@ type Options struct {
 
 // Console serves /api/v1/site, /api/v1/devices and the pages.
 type Console struct {
-	opts  Options
-	index map[string]int // device id → position in opts.Devices
+	opts Options
 }
 
 // New builds the console.
@@ -73,11 +72,7 @@ func New(opts Options) *Console {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{opts: opts, index: map[string]int{}}
-	for i, d := range opts.Devices {
-		c.index[d.ID] = i
-	}
-	return c
+	return &Console{opts: opts}
 }
 
 // Handler serves the console's endpoints with their full paths, and the
@@ -157,11 +152,12 @@ func (c *Console) listDevices(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) oneDevice(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, ok := c.index[id]; !ok {
+	vs := c.views(id)
+	if len(vs) == 0 {
 		apijson.Error(w, http.StatusNotFound, "no device "+id+" in the config")
 		return
 	}
-	v := c.views(id)[0]
+	v := vs[0]
 	if c.opts.Raw != nil {
 		v.Raw = c.opts.Raw(id)
 	}

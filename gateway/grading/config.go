@@ -37,10 +37,10 @@ type Weights struct {
 // (7×2 = 14) makes it red. 50 device-hours offline, one detector dead
 // for about two days, weigh as much as five alarms.
 //
-// UnhandledAfter is 5 minutes. No standard we have read (see
-// shared/field-facts.md) sets a deadline for acknowledging an alarm:
-// GB 25201-2010 5.3 asks for confirmation "by the fastest means" without a
-// number. 5 minutes lies past the first escalation of the default alarm
+// UnhandledAfter is 5 minutes. No standard in shared/field-facts.md sets
+// a deadline for acknowledging an alarm (a page quoting GB 25201-2010 5.3
+// asks for confirmation "by the fastest means", without a number; the
+// standard itself was not read). 5 minutes lies past the first escalation of the default alarm
 // policy (2 minutes, rules.DefaultAlarmConfig), so an alarm counted
 // unhandled has already been escalated once, and well inside the
 // 10 minutes GB 26875.1-2011 gives a police room to answer a roll call
